@@ -1,0 +1,4 @@
+/**
+ * @module @scanner/circuit-breaker
+ */
+export {}

@@ -1,0 +1,4 @@
+/**
+ * @module @scanner/health/fastify
+ */
+export {}

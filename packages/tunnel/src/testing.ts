@@ -1,0 +1,4 @@
+/**
+ * @module @scanner/tunnel/testing
+ */
+export {}

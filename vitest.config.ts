@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  resolve: { conditions: ['@scanner/source'] },
+  ssr: { resolve: { conditions: ['@scanner/source'] } },
+  test: {
+    projects: ['packages/*', 'examples/*'],
+  },
+})
