@@ -10,7 +10,9 @@ let failures = 0
 for (const dir of readdirSync(join(root, 'packages'))) {
   const benchDir = join(root, 'packages', dir, 'bench')
   if (!existsSync(benchDir)) continue
-  for (const file of readdirSync(benchDir).filter((f) => f.endsWith('.bench.ts')).sort()) {
+  for (const file of readdirSync(benchDir)
+    .filter((f) => f.endsWith('.bench.ts'))
+    .sort()) {
     const path = join(benchDir, file)
     if (filter && !path.includes(filter)) continue
     console.log(`\n== ${dir}/bench/${file}`)
