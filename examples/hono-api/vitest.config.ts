@@ -1,0 +1,11 @@
+import { defineProject } from 'vitest/config'
+
+export default defineProject({
+  resolve: { conditions: ['@scanner/source'] },
+  ssr: { resolve: { conditions: ['@scanner/source'] } },
+  test: {
+    name: 'example-hono-api',
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+  },
+})
