@@ -242,14 +242,15 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<S
   const api: ScannerDatabase = {
     path,
     listTickers() {
-      return query(live(), 'SELECT symbol, name, exchange, sector FROM tickers ORDER BY symbol').map(
-        (row) => ({
-          symbol: String(row.symbol),
-          name: String(row.name),
-          exchange: String(row.exchange),
-          sector: String(row.sector),
-        }),
-      )
+      return query(
+        live(),
+        'SELECT symbol, name, exchange, sector FROM tickers ORDER BY symbol',
+      ).map((row) => ({
+        symbol: String(row.symbol),
+        name: String(row.name),
+        exchange: String(row.exchange),
+        sector: String(row.sector),
+      }))
     },
     findQuote(symbol) {
       const row = query(live(), `${QUOTES_SQL} WHERE t.symbol = ?`, [symbol.toUpperCase()])[0]

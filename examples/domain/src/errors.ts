@@ -16,7 +16,9 @@ const STATUS: Record<DomainErrorCode, number> = {
 
 /**
  * Builds a domain error: a {@link ScannerError} whose `status` is the HTTP status the API
- * answers with (400 bad input, 404 unknown symbol, 502/504 upstream failures).
+ * answers with (400 bad input, 404 unknown symbol, 502/504 upstream failures). 4xx errors
+ * carry `expose: true` (the http-errors convention), so the circuit-breaker error handler shows
+ * their message and code to the client; 5xx messages stay in the log.
  *
  * @example
  * ```ts
@@ -27,8 +29,11 @@ export function domainError(
   code: DomainErrorCode,
   message: string,
   cause?: unknown,
-): ScannerError<DomainErrorCode> {
-  return new ScannerError(code, message, { status: STATUS[code], cause })
+): ScannerError<DomainErrorCode> & { readonly expose: boolean } {
+  const status = STATUS[code]
+  return Object.assign(new ScannerError(code, message, { status, cause }), {
+    expose: status < 500,
+  })
 }
 
 /**
@@ -44,19 +49,4 @@ export function isDomainError(
   code?: DomainErrorCode,
 ): value is ScannerError<DomainErrorCode> {
   return isScannerError(value, code) && value.code.startsWith('ERR_DOMAIN_')
-}
-
-/**
- * The client-facing status and body for a domain error (4xx keeps its message: it is about
- * the caller's input; 5xx errors are answered by the circuit-breaker error handler instead).
- */
-export function clientError(error: ScannerError<DomainErrorCode>): {
-  readonly status: number
-  readonly body: { readonly error: string; readonly code: DomainErrorCode; readonly message: string }
-} {
-  const status = error.status ?? 500
-  return {
-    status,
-    body: { error: error.code === 'ERR_DOMAIN_NOT_FOUND' ? 'not_found' : 'bad_request', code: error.code, message: error.message },
-  }
 }

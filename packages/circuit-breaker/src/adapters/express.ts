@@ -1,4 +1,87 @@
 /**
+ * Express adapter of `@scanner/circuit-breaker`.
+ *
  * @module @scanner/circuit-breaker/express
  */
-export {}
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express'
+import type { HttpBreakerOptions } from '../http-options.js'
+import { createHttpGuard, type RequestInfo, type SendableResponse } from '../internal/http.js'
+import type { BreakerRegistry } from '../registry.js'
+
+/** Options of {@link createExpressBreaker}. */
+export type ExpressBreakerOptions = HttpBreakerOptions
+
+/** What {@link createExpressBreaker} returns. */
+export interface ExpressBreaker {
+  /**
+   * Mount it globally (`app.use`) for request IDs, and on each route to protect
+   * (`app.get(path, middleware, handler)`): Express knows the route pattern only there.
+   */
+  readonly middleware: RequestHandler
+  /** Error handler: mount it after every route (`app.use(errorHandler)`). */
+  readonly errorHandler: ErrorRequestHandler
+}
+
+function info(req: Request): RequestInfo {
+  const path = (req.route as { path?: unknown } | undefined)?.path
+  const known = typeof path === 'string' || path instanceof RegExp || Array.isArray(path)
+  const pattern = known ? req.baseUrl + String(path) : undefined
+  return { method: req.method, pattern, url: req.originalUrl }
+}
+
+function send(res: Response, response: SendableResponse): void {
+  res.writeHead(response.status, response.headers).end(response.body)
+}
+
+/**
+ * Creates the Express middleware (request IDs + per-route breaker) and error handler
+ * (error IDs + problem+json).
+ *
+ * @example
+ * ```ts
+ * const { middleware, errorHandler } = createExpressBreaker(registry, { logger })
+ * app.use(middleware)
+ * app.get('/api/quotes/:symbol', middleware, quoteHandler)
+ * app.use(errorHandler)
+ * ```
+ */
+export function createExpressBreaker(
+  registry: BreakerRegistry,
+  options: ExpressBreakerOptions = {},
+): ExpressBreaker {
+  const guard = createHttpGuard(registry, options)
+  const middleware: RequestHandler = function circuitBreaker(req, res, next) {
+    let state = guard.peek(req)
+    if (state === undefined) {
+      state = guard.state(req, req.headers[guard.header], (req as { id?: unknown }).id)
+      res.setHeader(guard.header, state.requestId)
+    }
+    if (req.route === undefined || state.key !== undefined) {
+      next()
+      return
+    }
+    const rejection = guard.admit(state, info(req))
+    if (rejection !== undefined) {
+      send(res, rejection)
+      return
+    }
+    const call = state.call
+    if (call !== undefined) {
+      const current = state
+      res.once('close', () => {
+        call.end(res.writableEnded ? res.statusCode : 499, current.error)
+      })
+    }
+    next()
+  }
+  const errorHandler: ErrorRequestHandler = function circuitBreakerErrors(err, req, res, next) {
+    const state = guard.state(req, req.headers[guard.header], (req as { id?: unknown }).id)
+    const response = guard.error(err, state, info(req))
+    if (res.headersSent) {
+      next(err)
+      return
+    }
+    send(res, response)
+  }
+  return { middleware, errorHandler }
+}

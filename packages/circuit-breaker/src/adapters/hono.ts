@@ -1,4 +1,83 @@
 /**
+ * Hono adapter of `@scanner/circuit-breaker`.
+ *
  * @module @scanner/circuit-breaker/hono
  */
-export {}
+import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import { matchedRoutes } from 'hono/route'
+import type { HttpBreakerOptions } from '../http-options.js'
+import { createHttpGuard, type RequestInfo, type SendableResponse } from '../internal/http.js'
+import type { BreakerRegistry } from '../registry.js'
+
+/** Options of {@link createHonoBreaker}. */
+export type HonoBreakerOptions = HttpBreakerOptions
+
+/** What {@link createHonoBreaker} returns. */
+export interface HonoBreaker {
+  /** Middleware: `app.use(middleware)` before the routes. */
+  readonly middleware: MiddlewareHandler
+  /** Error handler: `app.onError(onError)`. */
+  readonly onError: ErrorHandler
+}
+
+/** The pattern of the route handling the request: the last matched non-middleware route. */
+function pattern(c: Context): string | undefined {
+  const routes = matchedRoutes(c)
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const route = routes[i]
+    if (route !== undefined && (route.method !== 'ALL' || route.handler.length < 2)) {
+      return route.path
+    }
+  }
+  return undefined
+}
+
+const info = (c: Context): RequestInfo => ({
+  method: c.req.method,
+  pattern: pattern(c),
+  url: c.req.path,
+})
+
+const toResponse = (r: SendableResponse): Response =>
+  new Response(r.body, { status: r.status, headers: r.headers })
+
+/**
+ * Creates the Hono middleware (request IDs + per-route breaker) and `onError` handler
+ * (error IDs + problem+json). A request ID set by `hono/request-id` is reused.
+ *
+ * @example
+ * ```ts
+ * const { middleware, onError } = createHonoBreaker(registry, { logger })
+ * app.use(middleware)
+ * app.onError(onError)
+ * app.get('/api/quotes/:symbol', quoteHandler)
+ * ```
+ */
+export function createHonoBreaker(
+  registry: BreakerRegistry,
+  options: HonoBreakerOptions = {},
+): HonoBreaker {
+  const guard = createHttpGuard(registry, options)
+  const stateOf = (c: Context) =>
+    guard.state(c, c.req.header(guard.header), c.get('requestId' as never))
+  const middleware: MiddlewareHandler = async function circuitBreaker(c, next) {
+    const state = stateOf(c)
+    const rejection = guard.admit(state, info(c))
+    if (rejection !== undefined) return toResponse(rejection)
+    c.header(guard.header, state.requestId)
+    try {
+      await next()
+    } catch (error) {
+      state.call?.end(500, error)
+      throw error
+    }
+    state.call?.end(c.res.status, c.error ?? state.error)
+    return undefined
+  }
+  const onError: ErrorHandler = function circuitBreakerErrors(error, c) {
+    const clientSafe = error instanceof HTTPException && error.status < 500
+    return toResponse(guard.error(error, stateOf(c), info(c), clientSafe))
+  }
+  return { middleware, onError }
+}

@@ -1,4 +1,60 @@
 /**
+ * Fastify adapter of `@scanner/health`: an encapsulated plugin serving the four endpoints.
+ *
  * @module @scanner/health/fastify
  */
-export {}
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type { Health } from '../health.js'
+
+/** Options of {@link fastifyHealthPlugin}. */
+export interface FastifyHealthPluginOptions {
+  /** The health instance to serve. Required. */
+  readonly health: Health
+  /**
+   * Fastify's own register prefix; when set, the routes are served under it instead of the
+   * health instance's prefix.
+   * @default undefined (the health instance's prefix, `/health`)
+   */
+  readonly prefix?: string
+}
+
+/**
+ * A plain (encapsulated) Fastify plugin serving `/health/`, `/health/detailed/`,
+ * `/health/ready/` and `/health/live/` (GET and HEAD, trailing slash optional). Honours
+ * `register(plugin, { health, prefix })`.
+ *
+ * @example
+ * ```ts
+ * import { fastifyHealthPlugin } from '@scanner/health/fastify'
+ *
+ * await app.register(fastifyHealthPlugin, { health })                      // /health/...
+ * await app.register(fastifyHealthPlugin, { health, prefix: '/status' })   // /status/...
+ * ```
+ */
+export const fastifyHealthPlugin: FastifyPluginAsync<FastifyHealthPluginOptions> =
+  async function fastifyHealthPlugin(fastify, options) {
+    const { health } = options
+    if (typeof health !== 'object' || typeof health.handle !== 'function') {
+      throw new TypeError('Invalid option "health": expected a Health instance from createHealth()')
+    }
+    const registeredPrefix = options.prefix !== undefined
+    for (const route of health.routes) {
+      const base = registeredPrefix ? route.suffix : route.path === '/' ? '' : route.path
+      const urls = base === '' ? ['/'] : [base, `${base}/`]
+      for (const url of urls) {
+        fastify.get(
+          url,
+          async function healthEndpoint(request: FastifyRequest, reply: FastifyReply) {
+            const result = await health.handle({
+              method: request.method,
+              path: route.path,
+              headers: request.headers,
+              remoteAddress: request.socket.remoteAddress ?? request.ip,
+            })
+            return reply.code(result.status).headers(result.headers).send(result.body)
+          },
+        )
+      }
+    }
+    return Promise.resolve()
+  }

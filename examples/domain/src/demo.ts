@@ -1,0 +1,116 @@
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+/** One fault of the demo rotation. */
+export interface DemoFault {
+  readonly name: string
+  /** What the person watching should expect. */
+  readonly description: string
+  /** Commands appended to the simulator's control file (see `bin/fake-cloudflared.mjs`). */
+  readonly commands: readonly string[]
+  /** Scenario index the simulator's next start uses (its start counter file). */
+  readonly nextStart?: number
+}
+
+/**
+ * The faults the demo injects, in turn. The simulator runs the scenario list
+ * `normal,dns-failure,normal` with a start counter, so setting the counter to 1 makes the next
+ * start fail edge discovery (DNS) once.
+ */
+export const DEMO_FAULTS: readonly DemoFault[] = Object.freeze([
+  {
+    name: 'QUIC timeout burst',
+    description: '3 "no recent network activity" incidents; the supervisor restarts at 3',
+    commands: ['quic 0', 'quic 1', 'quic 2'],
+  },
+  {
+    name: 'crash',
+    description: 'cloudflared exits with code 1; the supervisor restarts it with backoff',
+    commands: ['crash 1'],
+  },
+  {
+    name: 'lost connections',
+    description: 'every edge connection drops (/ready 503); restart once not ready for too long',
+    commands: ['lose all'],
+  },
+  {
+    name: 'DNS failure',
+    description: 'the resolver fails, cloudflared exits and its next start cannot find the edge',
+    commands: ['dns-refresh', 'crash 1'],
+    nextStart: 1,
+  },
+])
+
+/** Simulator scenario list of the demo: normal starts, one DNS failure when asked. */
+export const DEMO_SCENARIOS = 'normal,dns-failure,normal'
+
+/** Files through which the demo drives the simulator. */
+export interface DemoSimulatorFiles {
+  readonly dir: string
+  readonly controlFile: string
+  readonly counterFile: string
+  /** Environment of the simulator process (`env` option of `createTunnel`). */
+  readonly env: Readonly<Record<string, string>>
+  /** Removes the files; idempotent. */
+  remove(): void
+}
+
+/** Creates the control and counter files of a demo simulator, in a fresh temporary directory. */
+export function createDemoSimulatorFiles(): DemoSimulatorFiles {
+  const dir = mkdtempSync(join(tmpdir(), 'scanner-demo-'))
+  const controlFile = join(dir, 'control')
+  const counterFile = join(dir, 'starts')
+  writeFileSync(controlFile, '')
+  writeFileSync(counterFile, '2') // scenario index 2: normal (index 1, dns-failure, only when asked)
+  return {
+    dir,
+    controlFile,
+    counterFile,
+    env: {
+      FAKE_CLOUDFLARED_SCENARIO: DEMO_SCENARIOS,
+      FAKE_CLOUDFLARED_COUNTER_FILE: counterFile,
+      FAKE_CLOUDFLARED_CONTROL: controlFile,
+      // Connections register about as fast as a real cloudflared's (1 s apart is real; quicker here).
+      FAKE_CLOUDFLARED_CONN_INTERVAL_MS: '200',
+    },
+    remove: () => {
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/**
+ * Injects one fault of {@link DEMO_FAULTS} every `intervalMs`, in turn, while the tunnel is
+ * running (a tick is skipped while it is still recovering). Returns a function that stops it.
+ *
+ * @example
+ * ```ts
+ * const stop = startDemoFaults({ files, tunnel, intervalMs: 8000, print: console.log })
+ * ```
+ */
+export function startDemoFaults(options: {
+  readonly files: DemoSimulatorFiles
+  readonly tunnel: { readonly state: string }
+  readonly intervalMs: number
+  readonly print: (line: string) => void
+}): () => void {
+  let next = 0
+  const timer = setInterval(() => {
+    if (options.tunnel.state !== 'running') return
+    const fault = DEMO_FAULTS[next % DEMO_FAULTS.length]
+    if (fault === undefined) return
+    next++
+    options.print(
+      `>>> injecting fault ${String(((next - 1) % DEMO_FAULTS.length) + 1)}/${String(DEMO_FAULTS.length)}: ${fault.name} (${fault.description})`,
+    )
+    if (fault.nextStart !== undefined) {
+      writeFileSync(options.files.counterFile, String(fault.nextStart))
+    }
+    appendFileSync(options.files.controlFile, fault.commands.map((c) => `${c}\n`).join(''))
+  }, options.intervalMs)
+  timer.unref()
+  return () => {
+    clearInterval(timer)
+  }
+}

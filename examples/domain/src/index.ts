@@ -1,0 +1,41 @@
+/**
+ * The framework-free part of the scanner example APIs: the SQLite store (sql.js, no native
+ * build), quotes, scans, the failable upstream quote feed, and the deployment wiring the three
+ * servers share (settings from the environment, the choice of tunnel, the shutdown order).
+ *
+ * @module @scanner-examples/domain
+ */
+export { openDatabase } from './database.js'
+export type { OpenDatabaseOptions, Quote, ScanCriteria, ScannerDatabase } from './database.js'
+export { SEED_TICKERS, SEED_DAYS, tradingDays } from './seed.js'
+export type { Ticker, SeedTicker } from './seed.js'
+export { createQuoteFeed, defaultQuoteFeedOptions, FEED_MODES } from './feed.js'
+export type { FeedMode, FeedQuote, QuoteFeed, QuoteFeedOptions } from './feed.js'
+export { createScannerApi, parseScanQuery, parseSymbol, SCAN_PARAMS } from './api.js'
+export type { ScannerApi } from './api.js'
+export { domainError, isDomainError } from './errors.js'
+export type { DomainErrorCode } from './errors.js'
+export { readConfig } from './config.js'
+export type { DeploymentConfig } from './config.js'
+export { chooseTunnel, findExecutable } from './cloudflared.js'
+export type { TunnelChoice, TunnelExtras } from './cloudflared.js'
+export { DEMO_FAULTS, DEMO_SCENARIOS, createDemoSimulatorFiles, startDemoFaults } from './demo.js'
+export type { DemoFault, DemoSimulatorFiles } from './demo.js'
+export { runShutdown, handleShutdownSignals } from './shutdown.js'
+export type { ShutdownOptions, ShutdownResult, ShutdownStep } from './shutdown.js'
+export {
+  createDeploymentLogger,
+  lazyCheck,
+  startDeployment,
+  bannerLines,
+  dnsMonitorSettings,
+  tunnelSettings,
+  breakerRoutes,
+  healthSettings,
+} from './wiring.js'
+export type {
+  Deployment,
+  LogDestination,
+  StartDeploymentOptions,
+  StoppableTunnel,
+} from './wiring.js'

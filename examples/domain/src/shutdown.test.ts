@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { noopLogger } from '@scanner/core'
+import { handleShutdownSignals, runShutdown } from './shutdown.js'
+
+describe('runShutdown', () => {
+  it('runs steps in order and keeps going after a failure', async () => {
+    const order: string[] = []
+    const result = await runShutdown({
+      logger: noopLogger,
+      steps: [
+        { name: 'drain', run: () => order.push('drain') },
+        { name: 'tunnel', run: () => Promise.reject(new Error('boom')) },
+        {
+          name: 'server',
+          run: async () => {
+            await Promise.resolve()
+            order.push('server')
+          },
+        },
+      ],
+    })
+    expect(order).toEqual(['drain', 'server'])
+    expect(result.failed).toEqual(['tunnel'])
+  })
+})
+
+describe('handleShutdownSignals', () => {
+  let dispose: (() => void) | undefined
+  afterEach(() => {
+    dispose?.()
+    vi.useRealTimers()
+  })
+
+  it('exits 0 after the steps on SIGTERM and 130 on a second signal', async () => {
+    const exit = vi.fn()
+    let release: () => void = () => undefined
+    const order: string[] = []
+    dispose = handleShutdownSignals({
+      logger: noopLogger,
+      exit,
+      steps: [
+        { name: 'drain', run: () => order.push('drain') },
+        { name: 'slow', run: () => new Promise<void>((resolve) => (release = resolve)) },
+      ],
+    })
+    process.emit('SIGTERM', 'SIGTERM')
+    await vi.waitFor(() => {
+      expect(order).toEqual(['drain'])
+    })
+    process.emit('SIGINT', 'SIGINT')
+    expect(exit).toHaveBeenLastCalledWith(130)
+    release()
+    await vi.waitFor(() => {
+      expect(exit).toHaveBeenLastCalledWith(0)
+    })
+  })
+
+  it('exits 1 when the deadline passes', async () => {
+    vi.useFakeTimers()
+    const exit = vi.fn()
+    dispose = handleShutdownSignals({
+      logger: noopLogger,
+      exit,
+      timeoutMs: 1000,
+      steps: [{ name: 'hang', run: () => new Promise(() => undefined) }],
+    })
+    process.emit('SIGINT', 'SIGINT')
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(exit).toHaveBeenCalledWith(1)
+  })
+})

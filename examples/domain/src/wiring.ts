@@ -1,0 +1,373 @@
+import { createLogger, type HealthCheck, type Logger, type ScannerLogger } from '@scanner/core'
+import { chooseTunnel, type TunnelChoice } from './cloudflared.js'
+import { createDemoSimulatorFiles, startDemoFaults, type DemoSimulatorFiles } from './demo.js'
+import type { DeploymentConfig } from './config.js'
+import { handleShutdownSignals, type ShutdownStep } from './shutdown.js'
+
+/** Where log lines go: what pino calls a `DestinationStream`. */
+export interface LogDestination {
+  write(line: string): void
+}
+
+/**
+ * Builds the examples' logger: JSON lines on stdout, or pino-pretty lines a person can follow
+ * (pass pino-pretty's factory as `pretty`), with the tunnel token redacted everywhere.
+ *
+ * @example
+ * ```ts
+ * import pretty from 'pino-pretty'
+ * const logger = createDeploymentLogger(config, { pretty })
+ * ```
+ */
+export function createDeploymentLogger(
+  config: Pick<DeploymentConfig, 'logLevel' | 'logFormat' | 'tunnelToken'>,
+  options: {
+    readonly name?: string
+    /** pino-pretty's default export; used when `config.logFormat` is `pretty`. */
+    readonly pretty?: (options: Record<string, unknown>) => LogDestination
+  } = {},
+): ScannerLogger {
+  const destination =
+    config.logFormat === 'pretty' && options.pretty !== undefined
+      ? options.pretty({
+          colorize: process.stdout.isTTY,
+          sync: true,
+          translateTime: 'HH:MM:ss.l',
+          ignore: 'pid,hostname,name,module,tunnel,stream,kind',
+          messageFormat: '{if module}[{module}] {end}{msg}',
+          singleLine: true,
+        })
+      : undefined
+  return createLogger({
+    level: config.logLevel,
+    ...(options.name === undefined ? {} : { name: options.name }),
+    secrets: config.tunnelToken === undefined ? [] : [config.tunnelToken],
+    ...(destination === undefined ? {} : { destination }),
+  })
+}
+
+/**
+ * A health check that delegates to a check created later (the tunnel's, created once the
+ * server listens and its URL is known), and reports `disabled` until then or when there is none.
+ *
+ * @example
+ * ```ts
+ * let tunnel: Tunnel | undefined
+ * const checks = [lazyCheck('tunnel', () => (tunnel ? tunnelCheck(tunnel) : undefined))]
+ * ```
+ */
+export function lazyCheck(
+  name: string,
+  get: () => HealthCheck | undefined,
+  options: { readonly critical?: boolean; readonly timeoutMs?: number } = {},
+): HealthCheck {
+  return {
+    name,
+    critical: options.critical ?? false,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    run(signal) {
+      const check = get()
+      if (check === undefined) return { status: 'healthy', state: 'disabled' }
+      return check.run(signal)
+    },
+  }
+}
+
+/** The part of a tunnel supervisor (`Tunnel` of `@scanner/tunnel`) the deployment uses. */
+export interface StoppableTunnel {
+  /** Supervisor state (`starting`, `running`, `backoff`, ...). */
+  readonly state?: string
+  /** Spawns cloudflared; rejects when it cannot be started. */
+  start?(): Promise<unknown>
+  /** Stops cloudflared gracefully; idempotent. */
+  stop(): Promise<unknown>
+  onRestart?(
+    listener: (event: {
+      readonly reason: string
+      readonly delayMs: number
+      readonly exitCode: number | null
+    }) => void,
+  ): () => void
+  onStateChange?(
+    listener: (event: { readonly state: string; readonly previous: string }) => void,
+  ): () => void
+}
+
+/** What a framework server hands to {@link startDeployment}. */
+export interface StartDeploymentOptions<T extends StoppableTunnel> {
+  readonly config: DeploymentConfig
+  readonly logger: Logger
+  /** Framework name shown in the banner (`express`, `fastify`, `hono`). */
+  readonly framework: string
+  /** Path of the cloudflared simulator (`fakeCloudflaredPath` of `@scanner/tunnel/testing`). */
+  readonly simulatorBin: string
+  /** Starts listening on `config.host`/`config.port`; resolves to the real URL and a closer. */
+  listen(): Promise<{ readonly url: string; close(): Promise<void> }>
+  /** Creates and starts the tunnel supervisor for the chosen cloudflared. */
+  startTunnel(choice: Exclude<TunnelChoice, { kind: 'off' }>, localUrl: string): T
+  /** Turns readiness to 503 (`health.drain()`), first step of the shutdown. */
+  drain(): unknown
+  /** Run after the server closed, in order (health, DNS monitor, database...). */
+  readonly closers?: readonly ShutdownStep[]
+  /** Where the banner goes. @default console.log */
+  readonly print?: (line: string) => void
+  /** Called with the exit code at the end of the shutdown. @default process.exit */
+  readonly exit?: (code: number) => void
+}
+
+/** A running deployment. */
+export interface Deployment<T> {
+  /** The local URL the server listens on, for example `http://127.0.0.1:8000`. */
+  readonly url: string
+  readonly choice: TunnelChoice
+  readonly tunnel: T | undefined
+}
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms)
+  })
+
+/**
+ * Starts a deployment in the order that matters: listen, print the URL, choose and start
+ * the tunnel (a quick tunnel needs the real URL), then install SIGTERM/SIGINT handlers that
+ * shut down in reverse: drain readiness first (and wait `DRAIN_DELAY_MS`), stop the tunnel,
+ * close the server, close the rest, exit 0.
+ *
+ * @example
+ * ```ts
+ * await startDeployment({
+ *   config, logger, framework: 'express', simulatorBin: fakeCloudflaredPath,
+ *   listen: () => listen(app, config),
+ *   startTunnel: (choice, url) => (tunnel = createTunnel({ ...tunnelOptions(choice), logger })),
+ *   drain: () => health.drain(),
+ * })
+ * ```
+ */
+export async function startDeployment<T extends StoppableTunnel>(
+  options: StartDeploymentOptions<T>,
+): Promise<Deployment<T>> {
+  const { config, logger } = options
+  const print =
+    options.print ??
+    ((line: string) => {
+      console.log(line)
+    })
+  const server = await options.listen()
+  print(`Scanner API (${options.framework}) listening on ${server.url}`)
+
+  let choice = chooseTunnel(config, { localUrl: server.url, simulatorBin: options.simulatorBin })
+  print(choice.notice)
+  // Demo with the simulator: drive its faults through a control file, and restart sooner when
+  // connections are lost so each fault is visible within seconds.
+  let demoFiles: DemoSimulatorFiles | undefined
+  if (config.demo && choice.kind === 'simulator') {
+    demoFiles = createDemoSimulatorFiles()
+    choice = { ...choice, env: demoFiles.env, readyTimeoutMs: 5000 }
+  }
+  const tunnel = choice.kind === 'off' ? undefined : options.startTunnel(choice, server.url)
+  let stopFaults = (): void => undefined
+  if (tunnel !== undefined) {
+    if (config.demo) narrate(tunnel, print)
+    try {
+      await tunnel.start?.()
+    } catch (err) {
+      // The API keeps serving; /health/detailed/ reports the tunnel as failed.
+      logger.error({ err }, 'cloudflared could not be started')
+    }
+    if (demoFiles !== undefined && tunnel.state !== undefined) {
+      const files = demoFiles
+      const observed = {
+        get state() {
+          return tunnel.state ?? 'unknown'
+        },
+      }
+      stopFaults = startDemoFaults({
+        files,
+        tunnel: observed,
+        intervalMs: config.demoFaultIntervalMs,
+        print,
+      })
+      print(
+        `Demo: a fault every ${(config.demoFaultIntervalMs / 1000).toFixed(0)} s (QUIC timeout burst, crash, lost connections, DNS failure), in turn.`,
+      )
+    }
+  }
+
+  for (const line of bannerLines(server.url, config)) print(line)
+
+  handleShutdownSignals({
+    logger,
+    timeoutMs: config.shutdownTimeoutMs,
+    ...(options.exit === undefined ? {} : { exit: options.exit }),
+    steps: [
+      {
+        name: 'drain readiness',
+        run: async () => {
+          stopFaults()
+          await options.drain()
+          if (config.drainDelayMs > 0) await sleep(config.drainDelayMs)
+        },
+      },
+      ...(tunnel === undefined ? [] : [{ name: 'stop tunnel', run: () => tunnel.stop() }]),
+      { name: 'close server', run: () => server.close() },
+      ...(options.closers ?? []),
+      ...(demoFiles === undefined
+        ? []
+        : [
+            {
+              name: 'remove demo files',
+              run: () => {
+                demoFiles?.remove()
+              },
+            },
+          ]),
+    ],
+  })
+  return { url: server.url, choice, tunnel }
+}
+
+/**
+ * Demo mode: one plain line per restart and per recovery, between the supervisor's own log
+ * lines, so a person can follow detection -> restart (reason, delay) -> recovery.
+ */
+function narrate(tunnel: StoppableTunnel, print: (line: string) => void): void {
+  let brokenSince: number | undefined
+  tunnel.onRestart?.((event) => {
+    brokenSince ??= Date.now()
+    const exit =
+      event.reason === 'exit' && event.exitCode !== null ? `, exit code ${event.exitCode}` : ''
+    print(
+      `>>> fault detected (${event.reason}${exit}): restarting cloudflared in ${(event.delayMs / 1000).toFixed(1)} s`,
+    )
+  })
+  tunnel.onStateChange?.((event) => {
+    if (event.state === 'running' && brokenSince !== undefined) {
+      print(
+        `>>> recovered: tunnel running again after ${((Date.now() - brokenSince) / 1000).toFixed(1)} s`,
+      )
+      brokenSince = undefined
+    } else if (event.state === 'degraded' || event.state === 'failed') {
+      brokenSince ??= Date.now()
+      print(`>>> tunnel ${event.state} (was ${event.previous})`)
+    }
+  })
+}
+
+/**
+ * The `createHealth` settings shared by the servers: service name, version and who may see
+ * details (loopback callers, plus holders of `HEALTH_TOKEN` when it is set).
+ *
+ * @example
+ * ```ts
+ * const health = createHealth({ ...healthSettings(config), checks, logger, metrics })
+ * ```
+ */
+export function healthSettings(config: Pick<DeploymentConfig, 'healthToken'>): {
+  service: string
+  version: string
+  details: 'loopback' | { token: string; loopback: boolean }
+} {
+  return {
+    service: 'scanner-api',
+    version: '1.0.0',
+    details:
+      config.healthToken === undefined ? 'loopback' : { token: config.healthToken, loopback: true },
+  }
+}
+
+/** The URLs to try, printed at start-up. */
+export function bannerLines(url: string, config: Pick<DeploymentConfig, 'demo'>): string[] {
+  const lines = [
+    'Try:',
+    `  ${url}/health/detailed/     every check: database, system, DNS, breakers, tunnel`,
+    `  ${url}/health/ready/        readiness (503 while draining or a critical check fails)`,
+    `  ${url}/metrics              Prometheus metrics of every package`,
+    `  ${url}/api/quotes/NVDA      a quote from the SQLite database`,
+    `  ${url}/api/scan?minChangePct=2`,
+    `  ${url}/api/feed/NVDA        the upstream feed, behind its own circuit breaker`,
+    `  curl -X POST -H 'content-type: application/json' -d '{"mode":"fail"}' ${url}/api/feed/mode`,
+    `                              then call /api/feed/NVDA a few times: its breaker opens (503 + Retry-After)`,
+  ]
+  if (config.demo) lines.push('Press Ctrl-C to stop.')
+  return lines
+}
+
+/**
+ * The DNS monitor settings from the environment, as `createDnsMonitor` options of
+ * `@scanner/health` (only the keys that were set, so the package defaults apply otherwise).
+ *
+ * @example
+ * ```ts
+ * const dns = config.dnsCheck ? createDnsMonitor({ ...dnsMonitorSettings(config), logger }) : undefined
+ * ```
+ */
+export function dnsMonitorSettings(
+  config: Pick<DeploymentConfig, 'dnsNames' | 'dnsFallbacks' | 'dnsSystemServers'>,
+): { names?: string[]; fallbacks?: string[]; systemServers?: string[] } {
+  return {
+    ...(config.dnsNames === undefined ? {} : { names: [...config.dnsNames] }),
+    ...(config.dnsFallbacks === undefined ? {} : { fallbacks: [...config.dnsFallbacks] }),
+    ...(config.dnsSystemServers === undefined
+      ? {}
+      : { systemServers: [...config.dnsSystemServers] }),
+  }
+}
+
+/**
+ * The `createTunnel` options of `@scanner/tunnel` for a tunnel choice: the binary, the token
+ * of a named tunnel (passed to cloudflared through `TUNNEL_TOKEN`, never argv), or the local
+ * URL of a quick tunnel; `localUrl` lets the supervisor tell origin failures from tunnel ones.
+ * The DNS monitor is handed to a real cloudflared only: the simulator needs no network, so the
+ * machine's DNS must not hold its restarts.
+ *
+ * @example
+ * ```ts
+ * createTunnel({ ...tunnelSettings(choice, config, url, dns), logger, metrics })
+ * ```
+ */
+export function tunnelSettings<D = never>(
+  choice: Exclude<TunnelChoice, { kind: 'off' }>,
+  config: Pick<DeploymentConfig, 'tunnelToken'>,
+  localUrl: string,
+  dns?: D,
+): {
+  bin: string
+  token?: string
+  url?: string
+  localUrl: string
+  env?: Readonly<Record<string, string>>
+  readyTimeoutMs?: number
+  dns?: D
+} {
+  const extras = {
+    // The supervisor probes the origin to tell origin failures from tunnel failures.
+    localUrl: `${localUrl}/health/live/`,
+    ...(choice.env === undefined ? {} : { env: choice.env }),
+    ...(choice.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: choice.readyTimeoutMs }),
+    ...(dns === undefined || choice.kind === 'simulator' ? {} : { dns }),
+  }
+  if (choice.kind === 'named') {
+    return {
+      bin: choice.bin,
+      ...(config.tunnelToken === undefined ? {} : { token: config.tunnelToken }),
+      ...extras,
+    }
+  }
+  return { bin: choice.bin, url: localUrl, ...extras }
+}
+
+/**
+ * Per-route circuit-breaker overrides of the scanner API (`routes` option of
+ * `createBreakerRegistry`): the upstream feed route opens after 5 calls in its window with at
+ * least half failing, counts calls slower than 2 s as failures, and tries again after 15 s.
+ * Every other route keeps the package defaults.
+ */
+export const breakerRoutes = Object.freeze({
+  'GET /api/feed/:symbol': Object.freeze({
+    volumeThreshold: 5,
+    errorThresholdPercentage: 50,
+    timeoutMs: 2000,
+    resetTimeoutMs: 15_000,
+  }),
+})

@@ -1,0 +1,202 @@
+import { checkNumber, createErrorId, invalidOption, noopLogger } from '@scanner/core'
+import {
+  BREAKER_OPEN_TYPE,
+  PROBLEM_CONTENT_TYPE,
+  createErrorResponse,
+  errorStatus,
+  type ErrorResponse,
+} from '../problem.js'
+import type { BreakerCall, BreakerRegistry } from '../registry.js'
+import { routeKey } from '../registry.js'
+import { defaultHttpBreakerOptions, type HttpBreakerOptions } from '../http-options.js'
+
+/** Per-request state kept on the framework's request object. */
+export interface RequestState {
+  requestId: string
+  key: string | undefined
+  call: BreakerCall | undefined
+  error: unknown
+}
+
+/** What the adapter sends: status, headers and the already serialised body. */
+export interface SendableResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/** Request facts the core needs, read by the adapter. */
+export interface RequestInfo {
+  readonly method: string
+  /** Route pattern, or undefined when no route matched. */
+  readonly pattern: string | undefined
+  /** Request path (query strings are stripped). */
+  readonly url: string
+}
+
+const STATE: unique symbol = Symbol.for('@scanner/circuit-breaker.state') as never
+const SAFE_ID = /^[\w.:@+=/-]+$/
+
+type Holder = Record<typeof STATE, RequestState | undefined>
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+/** The framework-agnostic request handling behind every adapter. */
+export interface HttpGuard {
+  readonly header: string
+  readonly enabled: boolean
+  /** State of a request, created (with its request ID) on first call. */
+  state(holder: object, incoming: unknown, frameworkId?: unknown): RequestState
+  /** Existing state of a request, if any. */
+  peek(holder: object): RequestState | undefined
+  /**
+   * Admits the request through its route breaker; returns the 503 to send when refused
+   * (the handler must then not run), or undefined after storing the call in `state`.
+   */
+  admit(state: RequestState, info: RequestInfo): SendableResponse | undefined
+  /** Builds and logs the response of an unhandled error. */
+  error(
+    error: unknown,
+    state: RequestState,
+    info: RequestInfo,
+    clientSafe?: boolean,
+  ): SendableResponse
+}
+
+/**
+ * Creates the request handling shared by the adapters: request IDs, breaker admission and
+ * error responses.
+ */
+export function createHttpGuard(
+  registry: BreakerRegistry,
+  options: HttpBreakerOptions = {},
+): HttpGuard {
+  if (typeof registry !== 'object' || registry === null || typeof registry.get !== 'function') {
+    throw invalidOption('registry', 'a BreakerRegistry from createBreakerRegistry()', registry)
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOption('options', 'an object', options)
+  }
+  const d = defaultHttpBreakerOptions
+  const log = (options.logger ?? noopLogger).child({ module: 'circuit-breaker' })
+  const exposeErrors = options.exposeErrors ?? d.exposeErrors
+  const header = (options.requestIdHeader ?? d.requestIdHeader).toLowerCase()
+  if (typeof header !== 'string' || !/^[a-z0-9-]+$/.test(header)) {
+    throw invalidOption('requestIdHeader', 'a header name', options.requestIdHeader)
+  }
+  const generate = options.generateRequestId ?? d.generateRequestId
+  if (typeof generate !== 'function') {
+    throw invalidOption('generateRequestId', 'a function', generate)
+  }
+  const maxLength = checkNumber(
+    'maxRequestIdLength',
+    options.maxRequestIdLength,
+    d.maxRequestIdLength,
+    {
+      min: 1,
+      max: 1024,
+      integer: true,
+    },
+  )
+  const retryAfter = checkNumber('retryAfter', options.retryAfter, d.retryAfter, {
+    min: 0,
+    integer: true,
+  })
+  const enabled = options.breaker ?? d.breaker
+  if (typeof enabled !== 'boolean') throw invalidOption('breaker', 'a boolean', enabled)
+  if (typeof exposeErrors !== 'boolean') {
+    throw invalidOption('exposeErrors', 'a boolean', exposeErrors)
+  }
+
+  const valid = (id: unknown): id is string =>
+    typeof id === 'string' && id.length > 0 && id.length <= maxLength && SAFE_ID.test(id)
+
+  return {
+    header,
+    enabled,
+    state(holder, incoming, frameworkId) {
+      const h = holder as Holder
+      let state = h[STATE]
+      if (state === undefined) {
+        const first = Array.isArray(incoming) ? (incoming as unknown[])[0] : incoming
+        const requestId = valid(first) ? first : valid(frameworkId) ? frameworkId : generate()
+        state = { requestId, key: undefined, call: undefined, error: undefined }
+        h[STATE] = state
+      }
+      return state
+    },
+    peek: (holder) => (holder as Holder)[STATE],
+    admit(state, info) {
+      if (!enabled || registry.closed || state.key !== undefined) return undefined
+      const key = routeKey(info.method, info.pattern)
+      state.key = key
+      const result = registry.get(key).acquire()
+      if (result.admitted) {
+        state.call = result
+        return undefined
+      }
+      const errorId = createErrorId()
+      const retry = String(result.retryAfter)
+      log.debug({ errorId, route: key, requestId: state.requestId, code: result.code }, 'rejected')
+      // Hand-built JSON: this is the hot path of an open circuit. The request ID passed
+      // SAFE_ID (no escaping needed); the path is escaped by JSON.stringify.
+      const detail =
+        result.code === 'ERR_BREAKER_OPEN'
+          ? `This endpoint is temporarily unavailable. Retry in ${retry} s.`
+          : 'This endpoint is at capacity. Retry shortly.'
+      return {
+        status: 503,
+        headers: {
+          'content-type': PROBLEM_CONTENT_TYPE,
+          'cache-control': 'no-store',
+          'retry-after': retry,
+          'x-error-id': errorId,
+          [header]: state.requestId,
+        },
+        body:
+          `{"type":"${BREAKER_OPEN_TYPE}","title":"Service Unavailable","status":503,` +
+          `"detail":"${detail}","instance":${JSON.stringify(pathOf(info.url))},` +
+          `"errorId":"${errorId}","requestId":"${state.requestId}","retryAfter":${retry},` +
+          `"code":"${result.code}"}`,
+      }
+    },
+    error(error, state, info, clientSafe = false) {
+      state.error = error
+      const errorId = createErrorId()
+      const status = errorStatus(error)
+      const forClient =
+        clientSafe && status < 500 && typeof error === 'object' && error !== null
+          ? { ...error, message: (error as Error).message, expose: true }
+          : error
+      const response: ErrorResponse = createErrorResponse(forClient, {
+        status,
+        exposeErrors,
+        errorId,
+        requestId: state.requestId,
+        instance: pathOf(info.url),
+        retryAfter,
+      })
+      log.error(
+        {
+          err: error,
+          errorId,
+          method: info.method,
+          route: state.key ?? routeKey(info.method, info.pattern),
+          path: pathOf(info.url),
+          status,
+          requestId: state.requestId,
+        },
+        'unhandled error',
+      )
+      const headers = { ...response.headers }
+      if (header !== 'x-request-id') {
+        delete headers['x-request-id']
+        headers[header] = state.requestId
+      }
+      return { status, headers, body: JSON.stringify(response.body) }
+    },
+  }
+}

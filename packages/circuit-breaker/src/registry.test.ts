@@ -1,0 +1,263 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { isInvalidOptionError } from '@scanner/core'
+import { Registry } from 'prom-client'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { isBreakerError } from './errors.js'
+import { createBreakerRegistry, routeKey, type BreakerRegistry } from './registry.js'
+
+let registry: BreakerRegistry | undefined
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  vi.setSystemTime(new Date('2030-01-01T00:00:00Z'))
+})
+
+afterEach(async () => {
+  vi.useRealTimers()
+  await registry?.close()
+  registry = undefined
+})
+
+const fail = (): Promise<never> => Promise.reject(new Error('boom'))
+
+describe('routeKey', () => {
+  it('joins method and pattern, and shares one key per method for unmatched routes', () => {
+    expect(routeKey('get', '/api/quotes/:symbol')).toBe('GET /api/quotes/:symbol')
+    expect(routeKey('POST', undefined)).toBe('POST <unmatched>')
+    expect(routeKey('GET', '')).toBe('GET <unmatched>')
+  })
+})
+
+describe('createBreakerRegistry', () => {
+  it('validates options and names the bad one', () => {
+    const bad = [
+      [{ errorThresholdPercentage: 150 }, 'errorThresholdPercentage'],
+      [{ volumeThreshold: -1 }, 'volumeThreshold'],
+      [{ resetTimeoutMs: Number.NaN }, 'resetTimeoutMs'],
+      [{ timeoutMs: 'soon' }, 'timeoutMs'],
+      [{ maxBreakers: 0 }, 'maxBreakers'],
+      [{ isFailure: 3 }, 'isFailure'],
+      [{ routes: { 'GET /x': { capacity: 0 } } }, 'routes["GET /x"].capacity'],
+    ] as const
+    for (const [options, name] of bad) {
+      let caught: unknown
+      try {
+        createBreakerRegistry(options as never)
+      } catch (error) {
+        caught = error
+      }
+      expect(isInvalidOptionError(caught)).toBe(true)
+      expect((caught as { option: string }).option).toBe(name)
+    }
+  })
+
+  it('applies defaults and per-route overrides', () => {
+    registry = createBreakerRegistry({ routes: { 'GET /slow': { timeoutMs: 2_000 } } })
+    expect(registry.get('GET /fast').options).toMatchObject({
+      errorThresholdPercentage: 50,
+      volumeThreshold: 10,
+      rollingCountTimeoutMs: 10_000,
+      resetTimeoutMs: 30_000,
+      timeoutMs: 10_000,
+    })
+    expect(registry.get('GET /slow').options.timeoutMs).toBe(2_000)
+    expect(registry.get('GET /slow').options.resetTimeoutMs).toBe(30_000)
+  })
+
+  it('is an LRU bounded by maxBreakers and shuts evicted breakers down', async () => {
+    const metrics = new Registry()
+    registry = createBreakerRegistry({ maxBreakers: 100, metrics })
+    for (let i = 0; i < 10_000; i++) registry.get(`GET /r${i}`).acquire()
+    expect(registry.size).toBe(100)
+    expect(registry.keys()[0]).toBe('GET /r9900')
+    expect(registry.peek('GET /r0')).toBeUndefined()
+    // Touching a key makes it most recent.
+    registry.get('GET /r9900')
+    registry.get('GET /new')
+    expect(registry.peek('GET /r9900')).toBeDefined()
+    expect(registry.peek('GET /r9901')).toBeUndefined()
+    const gauge = await metrics.getSingleMetric('scanner_breaker_state')?.get()
+    expect(gauge?.values).toHaveLength(100)
+  })
+
+  it('opens after the threshold, computes Retry-After and emits events', async () => {
+    registry = createBreakerRegistry({ volumeThreshold: 2, resetTimeoutMs: 10_000 })
+    const seen: string[] = []
+    registry.on('open', (e) => seen.push(`${e.key} ${e.previous}->${e.state}`))
+    const off = registry.on('close', (e) => seen.push(`${e.key} ${e.state}`))
+    const route = registry.get('GET /x')
+    for (let i = 0; i < 2; i++) await expect(route.run(fail)).rejects.toThrow('boom')
+    expect(route.state).toBe('open')
+    expect(seen).toEqual(['GET /x closed->open'])
+    expect(route.retryAfter()).toBe(10)
+    vi.advanceTimersByTime(2_001)
+    expect(route.retryAfter()).toBe(8)
+    const rejection = route.acquire()
+    expect(rejection).toEqual({ admitted: false, code: 'ERR_BREAKER_OPEN', retryAfter: 8 })
+    const error: unknown = await route.run(() => 'never').catch((e: unknown) => e)
+    expect(isBreakerError(error, 'ERR_BREAKER_OPEN')).toBe(true)
+    expect(error).toMatchObject({ status: 503, retryAfter: 8, key: 'GET /x' })
+    expect((error as Error).cause).toMatchObject({ code: 'EOPENBREAKER' })
+    off()
+  })
+
+  it('allows exactly one trial while half-open', async () => {
+    registry = createBreakerRegistry({ volumeThreshold: 1, resetTimeoutMs: 1_000 })
+    const route = registry.get('GET /x')
+    await expect(route.run(fail)).rejects.toThrow('boom')
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(route.state).toBe('half-open')
+    const trial = route.acquire()
+    expect(trial.admitted).toBe(true)
+    expect(route.acquire()).toMatchObject({
+      admitted: false,
+      code: 'ERR_BREAKER_OPEN',
+      retryAfter: 1,
+    })
+    if (trial.admitted) trial.end(200)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(route.state).toBe('closed')
+  })
+
+  it('times slow calls out, aborting the signal of run()', async () => {
+    registry = createBreakerRegistry({ timeoutMs: 100 })
+    const route = registry.get('GET /slow')
+    let aborted = false
+    const pending = route
+      .run(
+        (signal) =>
+          new Promise((resolve) => {
+            signal.addEventListener('abort', () => {
+              aborted = true
+            })
+            setTimeout(resolve, 1_000)
+          }),
+      )
+      .catch((e: unknown) => e)
+    await vi.advanceTimersByTimeAsync(100)
+    const error = await pending
+    expect(isBreakerError(error, 'ERR_BREAKER_TIMEOUT')).toBe(true)
+    expect(aborted).toBe(true)
+    expect(route.stats()).toMatchObject({ timeouts: 1, failures: 1 })
+  })
+
+  it('rejects beyond capacity with ERR_BREAKER_CAPACITY, keeping the opossum error as cause', async () => {
+    registry = createBreakerRegistry({ capacity: 1 })
+    const route = registry.get('GET /x')
+    const first = route.acquire()
+    expect(first.admitted).toBe(true)
+    expect(route.acquire()).toMatchObject({ admitted: false, code: 'ERR_BREAKER_CAPACITY' })
+    const error: unknown = await route.run(() => 1).catch((e: unknown) => e)
+    expect(isBreakerError(error, 'ERR_BREAKER_CAPACITY')).toBe(true)
+    expect((error as Error).cause).toMatchObject({ code: 'ESEMLOCKED' })
+    if (first.admitted) first.end(200)
+    await vi.advanceTimersByTimeAsync(0)
+    await expect(route.run(() => 2)).resolves.toBe(2)
+  })
+
+  it('honours isFailure', async () => {
+    registry = createBreakerRegistry({
+      volumeThreshold: 1,
+      isFailure: (status) => status >= 400,
+    })
+    const route = registry.get('GET /x')
+    const call = route.acquire()
+    if (call.admitted) call.end(404)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(route.state).toBe('open')
+  })
+
+  it('forces open, forces closed and resets, per route and for all', async () => {
+    registry = createBreakerRegistry({ volumeThreshold: 1 })
+    const events: string[] = []
+    registry.on('open', (e) => events.push(`open ${e.key} ${String(e.forced)}`))
+    registry.on('close', (e) => events.push(`close ${e.key} ${String(e.forced)}`))
+    const a = registry.get('GET /a')
+    const b = registry.get('GET /b')
+    registry.forceOpen()
+    expect([a.state, b.state]).toEqual(['open', 'open'])
+    expect(a.acquire().admitted).toBe(false)
+    registry.forceClose('GET /a')
+    expect(a.state).toBe('closed')
+    // Forced closed: failures never open it.
+    for (let i = 0; i < 5; i++) await expect(a.run(fail)).rejects.toThrow('boom')
+    expect(a.state).toBe('closed')
+    registry.reset()
+    expect(b.state).toBe('closed')
+    expect(a.stats()).toMatchObject({ failures: 0, requests: 0, forced: undefined })
+    expect(events).toEqual([
+      'open GET /a open',
+      'open GET /b open',
+      'close GET /a closed',
+      'close GET /b undefined',
+    ])
+  })
+
+  it('reports stats and registers prom-client metrics', async () => {
+    const metrics = new Registry()
+    registry = createBreakerRegistry({ volumeThreshold: 2, metrics })
+    const route = registry.get('GET /x')
+    await route.run(() => 'ok')
+    await expect(route.run(fail)).rejects.toThrow()
+    await expect(route.run(fail)).rejects.toThrow()
+    expect(route.acquire().admitted).toBe(false)
+    expect(registry.stats()).toEqual([
+      {
+        key: 'GET /x',
+        state: 'open',
+        forced: undefined,
+        requests: 4,
+        successes: 1,
+        failures: 2,
+        timeouts: 0,
+        rejections: 1,
+        errorRate: 66.67,
+        windowCalls: 3,
+        openedAt: Date.parse('2030-01-01T00:00:00Z'),
+        nextAttemptAt: Date.parse('2030-01-01T00:00:30Z'),
+      },
+    ])
+    const text = await metrics.metrics()
+    expect(text).toContain('scanner_breaker_state{route="GET /x"} 2')
+    expect(text).toContain('scanner_breaker_calls_total{route="GET /x",result="rejected"} 1')
+    expect(text).toContain('scanner_breaker_calls_total{route="GET /x",result="failure"} 2')
+    expect(text).toContain('scanner_breaker_transitions_total{route="GET /x",state="open"} 1')
+  })
+
+  it('closes idempotently, also through its signal', async () => {
+    const controller = new AbortController()
+    registry = createBreakerRegistry({ signal: controller.signal })
+    registry.get('GET /x')
+    controller.abort()
+    expect(registry.closed).toBe(true)
+    expect(registry.size).toBe(0)
+    await registry.close()
+    expect(() => registry?.get('GET /x')).toThrow(/closed/)
+  })
+})
+
+describe('timers', () => {
+  it('never keep the process alive', async () => {
+    vi.useRealTimers()
+    const fixture = fileURLToPath(new URL('../test/fixtures/keep-alive.ts', import.meta.url))
+    const started = Date.now()
+    const { code, stdout } = await new Promise<{ code: number | null; stdout: string }>(
+      (resolve) => {
+        const child = execFile(
+          process.execPath,
+          ['--conditions=@scanner/source', '--import', 'tsx', fixture],
+          { timeout: 20_000 },
+          (error, out) => {
+            resolve({ code: error ? (error.code as number | null) : 0, stdout: out })
+          },
+        )
+        child.stdin?.end()
+      },
+    )
+    expect(stdout).toContain('open')
+    expect(code).toBe(0)
+    // The fixture's timers are 60 s long: exiting at all proves they are unref'd.
+    expect(Date.now() - started).toBeLessThan(20_000)
+  }, 30_000)
+})

@@ -1,0 +1,569 @@
+import {
+  checkNumber,
+  checkOneOf,
+  invalidOption,
+  noopLogger,
+  type HealthCheck,
+  type HealthStatus,
+  type Logger,
+} from '@scanner/core'
+import type { Registry } from 'prom-client'
+import {
+  createTokenMatcher,
+  isLocalRequest,
+  presentedToken,
+  type HeaderRecord,
+} from './internal/auth.js'
+import { createHealthMetrics, type HealthMetrics } from './internal/metrics.js'
+import { prefersHealthJson } from './internal/negotiate.js'
+import { healthJsonStatus, toHealthJsonChecks } from './internal/render.js'
+import { CheckRunner, errorMessage, type ComponentResult } from './internal/runner.js'
+import { SystemSampler, type SystemSnapshot } from './internal/system.js'
+
+/** The four endpoints served under the prefix. */
+export type HealthEndpoint = 'basic' | 'detailed' | 'ready' | 'live'
+
+/** Output format: plain JSON, `application/health+json`, or chosen by the `Accept` header. */
+export type HealthFormat = 'json' | 'health+json' | 'auto'
+
+/** A framework-neutral request, as the adapters build it. */
+export interface HealthRequest {
+  /** HTTP method (`GET`, `HEAD`; anything else gets 405). */
+  readonly method: string
+  /** Path, with or without a trailing slash; a query string is ignored. */
+  readonly path: string
+  /** Request headers with lower-case names (Node's `IncomingHttpHeaders` fits). */
+  readonly headers: HeaderRecord
+  /** Address of the peer socket, used by the loopback rule of `details`. */
+  readonly remoteAddress?: string | undefined
+}
+
+/** A framework-neutral response. `body` is `''` for HEAD. */
+export interface HealthResponse {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/** A component of `/health/detailed/`: its status, the details its check returned, `error` on failure. */
+export type HealthComponent = ComponentResult
+
+/** The result of running every check once (or reading their cached results). */
+export interface HealthReport {
+  /** Overall status: critical checks decide `unhealthy`, the others can only degrade. */
+  readonly status: HealthStatus
+  /** When the report was assembled, ISO 8601. */
+  readonly timestamp: string
+  /** One entry per check, keyed by check name. */
+  readonly components: Readonly<Record<string, HealthComponent>>
+  /** Names of the critical checks that are unhealthy. */
+  readonly failing: readonly string[]
+}
+
+/** Who may see details: a token, loopback callers, or both. */
+export interface DetailsAuthorization {
+  /**
+   * A secret that callers present as `Authorization: Bearer <token>` or
+   * `X-Health-Token: <token>`; compared in constant time.
+   */
+  readonly token?: string
+  /**
+   * Also show details to loopback callers (socket on 127.0.0.0/8 or ::1, and no proxy header
+   * such as `X-Forwarded-For`, `Forwarded` or `CF-Connecting-IP`).
+   * @default true
+   */
+  readonly loopback?: boolean
+}
+
+/** Who sees details: everyone, no one, loopback callers, token holders, or a predicate. */
+export type DetailsPolicy =
+  'always' | 'never' | 'loopback' | DetailsAuthorization | ((request: HealthRequest) => boolean)
+
+/** Options of {@link createHealth}. Every field is optional. */
+export interface HealthOptions {
+  /**
+   * Service name reported by `/health/`.
+   * @default 'unknown'
+   */
+  readonly service?: string
+  /**
+   * Service version reported by `/health/` to authorized callers.
+   * @default 'unknown'
+   */
+  readonly version?: string
+  /**
+   * The checks, in the `HealthCheck` shape of `@scanner/core`; names must be unique.
+   * @default []
+   */
+  readonly checks?: readonly HealthCheck[]
+  /**
+   * Path prefix of the endpoints (`/health/`, `/health/detailed/`, ...). `'/'` serves them at the root.
+   * @default '/health'
+   */
+  readonly prefix?: string
+  /**
+   * Time limit of each check that sets no `timeoutMs` of its own, in milliseconds.
+   * @default 500
+   */
+  readonly timeoutMs?: number
+  /**
+   * Deadline of a request: it answers by then with the checks that finished and the others
+   * marked timed out (fits inside the 1 s default probe timeout of Kubernetes).
+   * @default 900
+   */
+  readonly deadlineMs?: number
+  /**
+   * How long a check result is reused, in milliseconds (0: only concurrent requests share a run).
+   * @default 1000
+   */
+  readonly cacheTtlMs?: number
+  /**
+   * Who sees details (version, system figures, components, errors). Others get the overall status only.
+   * @default 'loopback'
+   */
+  readonly details?: DetailsPolicy
+  /**
+   * Response format; `'auto'` serves `application/health+json` when the `Accept` header prefers it.
+   * @default 'auto'
+   */
+  readonly format?: HealthFormat
+  /**
+   * Include CPU, memory, load average and uptime in `/health/` (for authorized callers).
+   * @default true
+   */
+  readonly system?: boolean
+  /**
+   * A prom-client registry for `scanner_health_check_duration_seconds`,
+   * `scanner_health_check_status` and `scanner_health_requests_total`.
+   * @default undefined (no metrics)
+   */
+  readonly metrics?: Registry
+  /**
+   * Logger (pino-compatible); check status changes are logged at warn/info.
+   * @default noopLogger
+   */
+  readonly logger?: Logger
+}
+
+/** A route served by a health instance, for adapters. */
+export interface HealthRoute {
+  readonly endpoint: HealthEndpoint
+  /** Full path without trailing slash (`/health`, `/health/detailed`, ...; `/` at the root). */
+  readonly path: string
+  /** Path below the prefix: `''`, `'/detailed'`, `'/ready'`, `'/live'`. */
+  readonly suffix: string
+}
+
+/** A health instance; see {@link createHealth}. */
+export interface Health {
+  /** The normalised prefix (`'/health'`; `''` at the root). */
+  readonly prefix: string
+  /** The four routes, for adapters. */
+  readonly routes: readonly HealthRoute[]
+  /** True after {@link Health.drain} or {@link Health.close}. */
+  readonly draining: boolean
+  /** Answers one request; never rejects. */
+  handle(request: HealthRequest): Promise<HealthResponse>
+  /** Answers a Fetch API request (Hono, Bun, Deno, workers). */
+  fetch(request: Request, info?: { readonly remoteAddress?: string | undefined }): Promise<Response>
+  /** Runs the checks (or reuses cached results) and returns the report. */
+  run(): Promise<HealthReport>
+  /** Flips readiness to 503 `{"status":"draining"}` for a graceful shutdown; liveness stays 200. */
+  drain(): void
+  /** Drains, aborts running checks and forgets cached results. Idempotent. */
+  close(): Promise<void>
+}
+
+const DEFAULTS = {
+  service: 'unknown',
+  version: 'unknown',
+  prefix: '/health',
+  timeoutMs: 500,
+  deadlineMs: 900,
+  cacheTtlMs: 1000,
+  details: 'loopback',
+  format: 'auto',
+  system: true,
+} as const satisfies HealthOptions
+
+const JSON_TYPE = 'application/json; charset=utf-8'
+const HEALTH_JSON_TYPE = 'application/health+json; charset=utf-8'
+const JSON_HEADERS = Object.freeze({ 'content-type': JSON_TYPE, 'cache-control': 'no-store' })
+const HEALTH_JSON_HEADERS = Object.freeze({
+  'content-type': HEALTH_JSON_TYPE,
+  'cache-control': 'no-store',
+})
+const NOT_ALLOWED_HEADERS = Object.freeze({ ...JSON_HEADERS, allow: 'GET, HEAD' })
+const SUFFIXES: readonly (readonly [HealthEndpoint, string])[] = [
+  ['basic', ''],
+  ['detailed', '/detailed'],
+  ['ready', '/ready'],
+  ['live', '/live'],
+]
+
+/**
+ * A lazy, read-only header record over Fetch API `Headers`: a header is looked up only when
+ * read (iterating `Headers` is costly and most requests read one or two of them).
+ *
+ * @example
+ * ```ts
+ * health.handle({ method: req.method, path, headers: fetchHeaders(req.headers) })
+ * ```
+ */
+export function fetchHeaders(headers: Headers): Readonly<Record<string, string | undefined>> {
+  return new Proxy(
+    {},
+    {
+      get: (_target, name) =>
+        typeof name === 'string' ? (headers.get(name) ?? undefined) : undefined,
+      has: (_target, name) => typeof name === 'string' && headers.has(name),
+      ownKeys: () => [...headers.keys()],
+      getOwnPropertyDescriptor: (_target, name) => {
+        if (typeof name !== 'string' || !headers.has(name)) return undefined
+        return { value: headers.get(name), enumerable: true, configurable: true, writable: false }
+      },
+    },
+  )
+}
+
+/** Converts a {@link HealthResponse} into a Fetch API `Response`. */
+export function toResponse(response: HealthResponse): Response {
+  return new Response(response.body === '' ? null : response.body, {
+    status: response.status,
+    headers: response.headers,
+  })
+}
+
+function checkString(option: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || value === '')
+    throw invalidOption(option, 'a non-empty string', value)
+  return value
+}
+
+function normalisePrefix(value: unknown): string {
+  if (value === undefined) return DEFAULTS.prefix
+  if (typeof value !== 'string' || !value.startsWith('/') || /[?#\s]/.test(value)) {
+    throw invalidOption('prefix', 'a path starting with "/"', value)
+  }
+  return value.replace(/\/+$/, '')
+}
+
+function checkChecks(value: unknown): readonly HealthCheck[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw invalidOption('checks', 'an array of health checks', value)
+  const names = new Set<string>()
+  value.forEach((check: unknown, i) => {
+    if (typeof check !== 'object' || check === null) {
+      throw invalidOption(`checks[${i}]`, 'a health check object', check)
+    }
+    const c = check as Partial<HealthCheck>
+    if (typeof c.name !== 'string' || c.name === '') {
+      throw invalidOption(`checks[${i}].name`, 'a non-empty string', c.name)
+    }
+    if (names.has(c.name)) throw invalidOption(`checks[${i}].name`, 'a unique name', c.name)
+    names.add(c.name)
+    if (typeof c.run !== 'function') throw invalidOption(`checks[${i}].run`, 'a function', c.run)
+    if (c.critical !== undefined && typeof c.critical !== 'boolean') {
+      throw invalidOption(`checks[${i}].critical`, 'a boolean', c.critical)
+    }
+    if (c.timeoutMs !== undefined) {
+      checkNumber(`checks[${i}].timeoutMs`, c.timeoutMs, 0, { min: 1, max: 600_000 })
+    }
+  })
+  return [...(value as HealthCheck[])]
+}
+
+function checkLogger(value: unknown): Logger {
+  if (value === undefined) return noopLogger
+  const l = value as Partial<Logger> | null | undefined
+  if (
+    typeof l !== 'object' ||
+    l === null ||
+    typeof l.warn !== 'function' ||
+    typeof l.info !== 'function'
+  ) {
+    throw invalidOption('logger', 'a pino-compatible logger', value)
+  }
+  return typeof l.child === 'function' ? l.child({ module: 'health' }) : (l as Logger)
+}
+
+function createAuthorizer(value: unknown): (request: HealthRequest) => boolean {
+  const policy = value ?? DEFAULTS.details
+  if (policy === 'always') return () => true
+  if (policy === 'never') return () => false
+  if (policy === 'loopback') return (r) => isLocalRequest(r.remoteAddress, r.headers)
+  if (typeof policy === 'function') {
+    const predicate = policy as (request: HealthRequest) => unknown
+    return (r) => {
+      try {
+        return predicate(r) === true
+      } catch {
+        return false
+      }
+    }
+  }
+  if (typeof policy === 'object' && policy !== null && !Array.isArray(policy)) {
+    const { token, loopback = true } = policy as DetailsAuthorization
+    if (token !== undefined && (typeof token !== 'string' || token === '')) {
+      throw invalidOption('details.token', 'a non-empty string', token, false)
+    }
+    if (typeof loopback !== 'boolean')
+      throw invalidOption('details.loopback', 'a boolean', loopback)
+    const matches = token === undefined ? () => false : createTokenMatcher(token)
+    return (r) =>
+      (loopback && isLocalRequest(r.remoteAddress, r.headers)) || matches(presentedToken(r.headers))
+  }
+  throw invalidOption(
+    'details',
+    '"always", "never", "loopback", { token, loopback } or a function',
+    policy,
+  )
+}
+
+/**
+ * Creates the framework-agnostic health core: the four endpoints (`/health/`,
+ * `/health/detailed/`, `/health/ready/`, `/health/live/`), check runs with per-check timeouts,
+ * a request deadline, a result cache shared by concurrent requests, details authorization and
+ * draining. Mount it with an adapter (`@scanner/health/express`, `/fastify`, `/hono`) or call
+ * {@link Health.handle} / {@link Health.fetch} yourself.
+ *
+ * @example
+ * ```ts
+ * const health = createHealth({
+ *   service: 'scanner-api',
+ *   version: '1.4.0',
+ *   checks: [databaseCheck({ ping: (signal) => pool.query('SELECT 1', { signal }) }), systemCheck()],
+ *   details: { token: process.env.HEALTH_TOKEN },
+ * })
+ * const res = await health.handle({ method: 'GET', path: '/health/ready/', headers: {} })
+ * // res.status === 200, res.body === '{"status":"ready"}'
+ * ```
+ */
+export function createHealth(options: HealthOptions = {}): Health {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOption('options', 'an object', options)
+  }
+  const service = checkString('service', options.service, DEFAULTS.service)
+  const version = checkString('version', options.version, DEFAULTS.version)
+  const prefix = normalisePrefix(options.prefix)
+  const checks = checkChecks(options.checks)
+  const timeoutMs = checkNumber('timeoutMs', options.timeoutMs, DEFAULTS.timeoutMs, {
+    min: 1,
+    max: 600_000,
+  })
+  const deadlineMs = checkNumber('deadlineMs', options.deadlineMs, DEFAULTS.deadlineMs, {
+    min: 1,
+    max: 600_000,
+  })
+  const cacheTtlMs = checkNumber('cacheTtlMs', options.cacheTtlMs, DEFAULTS.cacheTtlMs, {
+    min: 0,
+    max: 86_400_000,
+  })
+  const format = checkOneOf(
+    'format',
+    options.format,
+    ['json', 'health+json', 'auto'],
+    DEFAULTS.format,
+  )
+  if (options.system !== undefined && typeof options.system !== 'boolean') {
+    throw invalidOption('system', 'a boolean', options.system)
+  }
+  const includeSystem = options.system ?? DEFAULTS.system
+  const authorized = createAuthorizer(options.details)
+  const logger = checkLogger(options.logger)
+  const metrics: HealthMetrics | undefined = createHealthMetrics(options.metrics)
+  const runner = new CheckRunner({
+    checks,
+    defaultTimeoutMs: timeoutMs,
+    deadlineMs,
+    cacheTtlMs,
+    logger,
+    metrics,
+  })
+  let sampler: SystemSampler | undefined
+  let draining = false
+  let closed = false
+
+  const routes: readonly HealthRoute[] = Object.freeze(
+    SUFFIXES.map(([endpoint, suffix]) =>
+      Object.freeze({ endpoint, suffix, path: prefix + suffix === '' ? '/' : prefix + suffix }),
+    ),
+  )
+  const byPath = new Map<string, HealthEndpoint>(routes.map((r) => [r.path, r.endpoint]))
+
+  const match = (path: string): HealthEndpoint | undefined => {
+    let p = path
+    const q = p.indexOf('?')
+    if (q !== -1) p = p.slice(0, q)
+    if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1)
+    return byPath.get(p)
+  }
+
+  const serialised = new WeakMap<object, string>()
+  const serialise = (components: object): string => {
+    let text = serialised.get(components)
+    if (text === undefined) {
+      text = JSON.stringify(components)
+      serialised.set(components, text)
+    }
+    return text
+  }
+
+  const system = (): SystemSnapshot => (sampler ??= new SystemSampler()).snapshot()
+
+  const run = async (): Promise<HealthReport> => {
+    const result = await runner.run()
+    return { ...result, timestamp: new Date().toISOString() }
+  }
+
+  // A fresh headers object per response: some servers (@hono/node-server) add to it.
+  const reply = (
+    status: number,
+    healthJson: boolean,
+    head: boolean,
+    body: object,
+  ): HealthResponse => ({
+    status,
+    headers: { ...(healthJson ? HEALTH_JSON_HEADERS : JSON_HEADERS) },
+    body: head ? '' : JSON.stringify(body),
+  })
+
+  const answer = async (
+    endpoint: HealthEndpoint,
+    request: HealthRequest,
+    head: boolean,
+  ): Promise<HealthResponse> => {
+    const healthJson =
+      format === 'health+json' || (format === 'auto' && prefersHealthJson(request.headers))
+    if (endpoint === 'live') {
+      return reply(200, healthJson, head, healthJson ? { status: 'pass' } : { status: 'alive' })
+    }
+    if (endpoint === 'ready') {
+      if (draining) {
+        return reply(
+          503,
+          healthJson,
+          head,
+          healthJson ? { status: 'fail', output: 'draining' } : { status: 'draining' },
+        )
+      }
+      const report = await run()
+      if (report.status === 'unhealthy') {
+        return reply(
+          503,
+          healthJson,
+          head,
+          healthJson
+            ? { status: 'fail', output: `not ready: ${report.failing.join(', ')}` }
+            : { status: 'not_ready', failing: report.failing },
+        )
+      }
+      return reply(200, healthJson, head, healthJson ? { status: 'pass' } : { status: 'ready' })
+    }
+    const report = await run()
+    const code = report.status === 'unhealthy' ? 503 : 200
+    const showDetails = authorized(request)
+    if (endpoint === 'basic') {
+      if (healthJson) {
+        return reply(code, true, head, {
+          status: healthJsonStatus(report.status),
+          serviceId: service,
+          ...(showDetails ? { releaseId: version } : {}),
+        })
+      }
+      return reply(code, false, head, {
+        status: report.status,
+        timestamp: report.timestamp,
+        service,
+        ...(showDetails ? { version, ...(includeSystem ? { system: system() } : {}) } : {}),
+      })
+    }
+    if (healthJson) {
+      return reply(code, true, head, {
+        status: healthJsonStatus(report.status),
+        ...(showDetails
+          ? {
+              serviceId: service,
+              releaseId: version,
+              checks: toHealthJsonChecks(report.components, report.timestamp),
+            }
+          : {}),
+      })
+    }
+    if (!showDetails) {
+      return reply(code, false, head, { status: report.status, timestamp: report.timestamp })
+    }
+    // Same key order as JSON.stringify({ status, timestamp, components }); the components are
+    // serialised once per set of results, not once per request.
+    return {
+      status: code,
+      headers: { ...JSON_HEADERS },
+      body: head
+        ? ''
+        : `{"status":"${report.status}","timestamp":"${report.timestamp}","components":${serialise(report.components)}}`,
+    }
+  }
+
+  const handle = async (request: HealthRequest): Promise<HealthResponse> => {
+    let endpoint: HealthEndpoint | undefined
+    let response: HealthResponse
+    try {
+      endpoint = match(request.path)
+      const method = request.method.toUpperCase()
+      if (endpoint === undefined) {
+        response = { status: 404, headers: { ...JSON_HEADERS }, body: '{"status":"not_found"}' }
+      } else if (method !== 'GET' && method !== 'HEAD') {
+        response = {
+          status: 405,
+          headers: { ...NOT_ALLOWED_HEADERS },
+          body: '{"status":"method_not_allowed"}',
+        }
+      } else {
+        response = await answer(endpoint, request, method === 'HEAD')
+      }
+    } catch (error) {
+      logger.error({ err: error, path: request.path }, 'health endpoint failed')
+      response = {
+        status: 503,
+        headers: { ...JSON_HEADERS },
+        body: JSON.stringify({ status: 'unhealthy', error: errorMessage(error) }),
+      }
+    }
+    metrics?.requests.inc({ endpoint: endpoint ?? 'unknown', code: response.status })
+    return response
+  }
+
+  return {
+    prefix,
+    routes,
+    get draining() {
+      return draining
+    },
+    handle,
+    async fetch(request, info) {
+      const url = new URL(request.url)
+      return toResponse(
+        await handle({
+          method: request.method,
+          path: url.pathname,
+          headers: fetchHeaders(request.headers),
+          remoteAddress: info?.remoteAddress,
+        }),
+      )
+    },
+    run,
+    drain() {
+      if (!draining) logger.info({}, 'health draining: readiness now answers 503')
+      draining = true
+    },
+    close() {
+      draining = true
+      if (!closed) {
+        closed = true
+        runner.close()
+      }
+      return Promise.resolve()
+    },
+  }
+}

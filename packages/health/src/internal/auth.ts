@@ -1,0 +1,66 @@
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { isIP } from 'node:net'
+
+/** Request headers as a lower-case record (Node's `IncomingHttpHeaders` fits). */
+export type HeaderRecord = Readonly<Record<string, string | readonly string[] | undefined>>
+
+/** Reads one header as a string (the first value when repeated). */
+export function header(headers: HeaderRecord, name: string): string | undefined {
+  const value = headers[name]
+  if (value === undefined) return undefined
+  return typeof value === 'string' ? value : value[0]
+}
+
+/** Headers a reverse proxy (cloudflared, nginx, a load balancer) adds for a forwarded request. */
+const FORWARDING_HEADERS = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-real-ip',
+  'cf-connecting-ip',
+  'true-client-ip',
+] as const
+
+/** Tells whether an address is loopback (127.0.0.0/8, ::1, or IPv4-mapped loopback). */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined || address === '') return false
+  let a = address.toLowerCase()
+  if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1)
+  if (a.startsWith('::ffff:')) a = a.slice(7)
+  if (a === '::1' || a === '0:0:0:0:0:0:0:1') return true
+  return isIP(a) === 4 && a.startsWith('127.')
+}
+
+/**
+ * A loopback caller: the socket is loopback and no proxy header says the request came from
+ * elsewhere (cloudflared and local reverse proxies connect from loopback on behalf of anyone).
+ */
+export function isLocalRequest(remoteAddress: string | undefined, headers: HeaderRecord): boolean {
+  if (!isLoopbackAddress(remoteAddress)) return false
+  return FORWARDING_HEADERS.every((name) => headers[name] === undefined)
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest()
+}
+
+/**
+ * Compares a presented token with the expected one in constant time (both are hashed first,
+ * so neither the length nor the content leaks through timing).
+ */
+export function createTokenMatcher(token: string): (presented: string | undefined) => boolean {
+  const expected = digest(token)
+  return (presented) => {
+    if (presented === undefined) return false
+    return timingSafeEqual(digest(presented), expected)
+  }
+}
+
+/** The token a request presents: `Authorization: Bearer <token>` or `X-Health-Token: <token>`. */
+export function presentedToken(headers: HeaderRecord): string | undefined {
+  const explicit = header(headers, 'x-health-token')
+  if (explicit !== undefined) return explicit.trim()
+  const authorization = header(headers, 'authorization')
+  if (authorization === undefined) return undefined
+  const match = /^bearer\s+(.+)$/i.exec(authorization.trim())
+  return match?.[1]?.trim()
+}

@@ -1,0 +1,263 @@
+import type { HealthCheck, HealthCheckDetails, HealthStatus, Logger } from '@scanner/core'
+import type { HealthMetrics } from './metrics.js'
+
+/** One component of a report: its status, its details, and `error` when it failed. */
+export interface ComponentResult {
+  readonly status: HealthStatus
+  readonly error?: string
+  readonly [key: string]: unknown
+}
+
+/** What the runner hands back for one request. */
+export interface RunResult {
+  readonly status: HealthStatus
+  readonly components: Record<string, ComponentResult>
+  /** Critical checks that are unhealthy (or timed out). */
+  readonly failing: string[]
+}
+
+interface Entry {
+  readonly promise: Promise<ComponentResult>
+  readonly controller: AbortController
+  result: ComponentResult | undefined
+  settledAt: number
+}
+
+interface RunnerOptions {
+  readonly checks: readonly HealthCheck[]
+  readonly defaultTimeoutMs: number
+  readonly deadlineMs: number
+  readonly cacheTtlMs: number
+  readonly logger: Logger
+  readonly metrics: HealthMetrics | undefined
+}
+
+const STATUSES: readonly string[] = ['healthy', 'degraded', 'unhealthy']
+const MAX_ERROR_LENGTH = 300
+
+/** Turns anything thrown into a short, single-line message. */
+export function errorMessage(error: unknown): string {
+  let message: string
+  if (error instanceof Error) {
+    message = error.message === '' ? error.name : error.message
+  } else if (typeof error === 'string') {
+    message = error
+  } else {
+    try {
+      message = JSON.stringify(error) ?? String(error)
+    } catch {
+      message = Object.prototype.toString.call(error)
+    }
+  }
+  message = message.replace(/\s+/g, ' ').trim()
+  if (message === '') message = 'check failed'
+  return message.length > MAX_ERROR_LENGTH ? message.slice(0, MAX_ERROR_LENGTH) + '…' : message
+}
+
+/** Copies the JSON-safe part of a check's details (functions dropped, bigint stringified). */
+function sanitizeValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString()
+  if (typeof value === 'number' && !Number.isFinite(value)) return null
+  try {
+    const text = JSON.stringify(value, (_key, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : v,
+    )
+    return text === undefined ? undefined : (JSON.parse(text) as unknown)
+  } catch {
+    return '[unserializable]'
+  }
+}
+
+/** Validates what a check resolved to and builds its component. */
+export function toComponent(value: unknown): ComponentResult {
+  if (value === undefined || value === null) return { status: 'healthy' }
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    return {
+      status: 'unhealthy',
+      error: `check returned an invalid result (${Array.isArray(value) ? 'an array' : typeof value}); expected an object`,
+    }
+  }
+  const details = value as HealthCheckDetails
+  let status: unknown
+  try {
+    status = details.status ?? 'healthy'
+  } catch (error) {
+    return { status: 'unhealthy', error: errorMessage(error) }
+  }
+  if (typeof status !== 'string' || !STATUSES.includes(status)) {
+    return {
+      status: 'unhealthy',
+      error: 'check returned an invalid status; expected healthy, degraded or unhealthy',
+    }
+  }
+  const component: Record<string, unknown> = { status }
+  let keys: string[]
+  try {
+    keys = Object.keys(details)
+  } catch (error) {
+    return { status: 'unhealthy', error: errorMessage(error) }
+  }
+  for (const key of keys) {
+    if (key === 'status') continue
+    let raw: unknown
+    try {
+      raw = details[key]
+    } catch {
+      continue
+    }
+    if (typeof raw === 'function' || typeof raw === 'symbol' || raw === undefined) continue
+    const safe = sanitizeValue(raw)
+    if (safe !== undefined) component[key] = safe
+  }
+  if (status !== 'healthy' && typeof component.error !== 'string') {
+    component.error = component.error === undefined ? `check reported ${status}` : 'check failed'
+  }
+  if (typeof component.error === 'string') component.error = errorMessage(component.error)
+  return component as ComponentResult
+}
+
+function worst(a: HealthStatus, b: HealthStatus): HealthStatus {
+  return STATUSES.indexOf(a) >= STATUSES.indexOf(b) ? a : b
+}
+
+/** Runs checks with per-check timeouts, a request deadline, a result cache and coalescing. */
+export class CheckRunner {
+  readonly #checks: readonly HealthCheck[]
+  readonly #options: RunnerOptions
+  readonly #entries = new Map<string, Entry>()
+  readonly #lastStatus = new Map<string, HealthStatus>()
+  #closed = false
+  #last: { readonly entries: readonly Entry[]; readonly result: RunResult } | undefined
+
+  constructor(options: RunnerOptions) {
+    this.#options = options
+    this.#checks = options.checks
+  }
+
+  /** Runs (or reuses) every check and answers within the deadline. */
+  async run(): Promise<RunResult> {
+    const now = Date.now()
+    const entries = this.#checks.map((check) => this.#entry(check, now))
+    const pending = entries.filter((e) => e.result === undefined)
+    const last = this.#last
+    if (
+      pending.length === 0 &&
+      last !== undefined &&
+      entries.every((entry, i) => entry === last.entries[i])
+    ) {
+      // Every result comes from the cache and none changed: reuse the same result object, so
+      // callers can reuse what they derived from it (the serialised body).
+      return last.result
+    }
+    if (pending.length > 0) {
+      let timer: NodeJS.Timeout | undefined
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#options.deadlineMs)
+        timer.unref()
+      })
+      await Promise.race([Promise.all(pending.map((e) => e.promise)), deadline])
+      clearTimeout(timer)
+    }
+    let status: HealthStatus = 'healthy'
+    const components: Record<string, ComponentResult> = {}
+    const failing: string[] = []
+    this.#checks.forEach((check, i) => {
+      const component = entries[i]?.result ?? {
+        status: 'unhealthy',
+        error: `timed out: no result within the ${this.#options.deadlineMs} ms request deadline`,
+      }
+      components[check.name] = component
+      const critical = check.critical ?? true
+      if (component.status === 'unhealthy') {
+        if (critical) failing.push(check.name)
+        status = worst(status, critical ? 'unhealthy' : 'degraded')
+      } else {
+        status = worst(status, component.status)
+      }
+    })
+    const result: RunResult = { status, components, failing }
+    if (entries.every((entry) => entry.result !== undefined)) this.#last = { entries, result }
+    return result
+  }
+
+  #entry(check: HealthCheck, now: number): Entry {
+    const existing = this.#entries.get(check.name)
+    if (
+      existing !== undefined &&
+      (existing.result === undefined || now - existing.settledAt < this.#options.cacheTtlMs)
+    ) {
+      return existing
+    }
+    const controller = new AbortController()
+    const entry: Entry = {
+      controller,
+      result: undefined,
+      settledAt: 0,
+      promise: this.#execute(check, controller).then((result) => {
+        entry.result = result
+        entry.settledAt = Date.now()
+        return result
+      }),
+    }
+    this.#entries.set(check.name, entry)
+    return entry
+  }
+
+  async #execute(check: HealthCheck, controller: AbortController): Promise<ComponentResult> {
+    const timeoutMs = check.timeoutMs ?? this.#options.defaultTimeoutMs
+    const started = performance.now()
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<ComponentResult>((resolve) => {
+      timer = setTimeout(() => {
+        const error = `timed out after ${timeoutMs} ms`
+        controller.abort(new DOMException(error, 'TimeoutError'))
+        resolve({ status: 'unhealthy', error })
+      }, timeoutMs)
+      timer.unref()
+    })
+    const attempt = (async (): Promise<ComponentResult> => {
+      try {
+        return toComponent(await check.run(controller.signal))
+      } catch (error) {
+        return { status: 'unhealthy', error: errorMessage(error) }
+      }
+    })()
+    const result = await Promise.race([attempt, timeout])
+    clearTimeout(timer)
+    this.#record(check, result, (performance.now() - started) / 1000)
+    return result
+  }
+
+  #record(check: HealthCheck, result: ComponentResult, seconds: number): void {
+    const metrics = this.#options.metrics
+    if (metrics !== undefined) {
+      metrics.duration.observe({ check: check.name, status: result.status }, seconds)
+      for (const status of STATUSES) {
+        metrics.status.set({ check: check.name, status }, status === result.status ? 1 : 0)
+      }
+    }
+    const previous = this.#lastStatus.get(check.name)
+    if (previous === result.status || this.#closed) return
+    this.#lastStatus.set(check.name, result.status)
+    const log = this.#options.logger
+    if (result.status === 'healthy') {
+      if (previous !== undefined)
+        log.info({ check: check.name, previous }, 'health check recovered')
+    } else {
+      log.warn(
+        { check: check.name, status: result.status, error: result.error, previous },
+        'health check failing',
+      )
+    }
+  }
+
+  /** Aborts in-flight checks and forgets cached results. */
+  close(): void {
+    this.#closed = true
+    for (const entry of this.#entries.values()) {
+      if (entry.result === undefined) entry.controller.abort(new Error('health closed'))
+    }
+    this.#entries.clear()
+    this.#last = undefined
+  }
+}

@@ -1,0 +1,320 @@
+import { createServer } from 'node:http'
+import type { Server } from 'node:http'
+import { createLogger, isScannerError } from '@scanner/core'
+import type { ScannerLogger } from '@scanner/core'
+import { commandHelp, configOption, parseCommand } from '../args.js'
+import type { CommandSpec } from '../args.js'
+import { loadConfig, parseListen, resolveToken, tunnelKind } from '../config.js'
+import type { CliConfig } from '../config.js'
+import { createCliDnsMonitor } from '../dns.js'
+import type { DnsMonitor, DnsReport } from '@scanner/health'
+import { CliError } from '../errors.js'
+import type { CliIo } from '../io.js'
+import { cliVersion } from '../version.js'
+import { createProcessSupervisor, createTunnel } from '../../index.js'
+import type { ProcessStatus, ProcessSupervisor, Tunnel, TunnelStatus } from '../../index.js'
+
+/** The `run` command's spec. */
+export const runSpec: CommandSpec = {
+  name: 'run',
+  usage: 'scanner-tunnel run [--config FILE] [config flags]',
+  summary:
+    'The watchdog: supervises cloudflared (restarts with backoff, QUIC-timeout and readiness detection), optionally the origin service, runs the DNS monitor, writes the log directory and serves GET /status on loopback.',
+  description: [
+    'Signals: SIGTERM/SIGINT stop everything gracefully (exit 0; a second one forces the stop),',
+    'SIGHUP reopens the log files (logrotate).',
+    'Exit codes: 0 after a requested stop, 1 when the tunnel reached "failed" (reason and last',
+    'cloudflared lines on stderr), 2 on usage or config errors.',
+  ].join('\n'),
+  configFlags: true,
+  options: [configOption],
+}
+
+/** The JSON document served at `GET /status`. */
+export interface WatchdogStatus {
+  readonly service: 'scanner-tunnel'
+  readonly version: string
+  readonly pid: number
+  readonly startedAt: string
+  readonly uptimeMs: number
+  /** The tunnel supervisor's `status()`. */
+  readonly tunnel: TunnelStatus
+  /** The origin supervisor's `status()`, `null` without `origin.command`. */
+  readonly origin: ProcessStatus | null
+  /** The DNS monitor's state and last report, `null` with `dns.enabled: false`. */
+  readonly dns: { readonly state: string; readonly lastReport: DnsReport | null } | null
+}
+
+interface Running {
+  readonly tunnel: Tunnel
+  readonly origin: ProcessSupervisor | undefined
+  readonly dns: DnsMonitor | undefined
+  readonly startedAt: number
+}
+
+function watchdogStatus(r: Running): WatchdogStatus {
+  return {
+    service: 'scanner-tunnel',
+    version: cliVersion(),
+    pid: process.pid,
+    startedAt: new Date(r.startedAt).toISOString(),
+    uptimeMs: Date.now() - r.startedAt,
+    tunnel: r.tunnel.status(),
+    origin: r.origin === undefined ? null : r.origin.status(),
+    dns: r.dns === undefined ? null : { state: r.dns.state, lastReport: r.dns.lastReport ?? null },
+  }
+}
+
+async function listenStatus(config: CliConfig, running: Running): Promise<Server | undefined> {
+  if (config.status.listen === 'off') return undefined
+  const listen = parseListen(config.status.listen)
+  if (!listen) return undefined
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]
+    if ((req.method === 'GET' || req.method === 'HEAD') && (path === '/status' || path === '/')) {
+      let body: string
+      try {
+        body = JSON.stringify(watchdogStatus(running))
+      } catch (error) {
+        res.writeHead(500, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ error: (error as Error).message }))
+        return
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      res.end(req.method === 'HEAD' ? undefined : body)
+      return
+    }
+    res.writeHead(404, { 'content-type': 'application/json' })
+    res.end('{"error":"not found; try GET /status"}')
+  })
+  server.keepAliveTimeout = 1000
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  }).catch((error: unknown) => {
+    throw new CliError(
+      'ERR_TUNNEL_CLI_CONFIG',
+      `Cannot listen on "status.listen" ${config.status.listen}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      { cause: error },
+    )
+  })
+  server.unref()
+  return server
+}
+
+function closeServer(server: Server | undefined): Promise<void> {
+  if (server === undefined) return Promise.resolve()
+  return new Promise((resolve) => {
+    server.close(() => {
+      resolve()
+    })
+    server.closeAllConnections()
+  })
+}
+
+function makeLogger(config: CliConfig, token: string | undefined): ScannerLogger {
+  try {
+    return createLogger({
+      name: 'scanner-tunnel',
+      level: config.log.level,
+      secrets: token === undefined ? [] : [token],
+      ...(config.log.dir === undefined ? {} : { logDir: config.log.dir }),
+    })
+  } catch (error) {
+    if (isScannerError(error, 'ERR_CORE_LOG_DIR')) {
+      throw new CliError('ERR_TUNNEL_CLI_CONFIG', `Invalid config "log.dir": ${error.message}`, {
+        cause: error,
+      })
+    }
+    throw error
+  }
+}
+
+class StartError extends Error {
+  readonly what: string
+  constructor(what: string, cause: unknown) {
+    super(`cannot start ${what}`, { cause })
+    this.what = what
+  }
+}
+
+function failureText(status: TunnelStatus): string {
+  const failure = status.failure
+  const reason =
+    failure === undefined ? 'unknown reason' : `${failure.message} (reason: ${failure.reason})`
+  const lines = failure?.lastLines ?? status.lastLines
+  const tail = lines.slice(-20).map((l) => `  ${l}`)
+  return [
+    `scanner-tunnel: the tunnel failed: ${reason}`,
+    ...(tail.length === 0 ? [] : ['Last cloudflared output:', ...tail]),
+  ].join('\n')
+}
+
+/** `scanner-tunnel run`: the watchdog. */
+export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { values, help } = parseCommand(runSpec, argv)
+  if (help) {
+    io.stdout.write(commandHelp(runSpec))
+    return 0
+  }
+  const { config, file } = await loadConfig({
+    file: typeof values.config === 'string' ? values.config : undefined,
+    env: io.env,
+    flags: values,
+    cwd: io.cwd,
+  })
+  const { token, source } = await resolveToken(config, io.env)
+  const logger = makeLogger(config, token)
+  const log = logger.child({ module: 'watchdog' })
+  const disposers: (() => void)[] = []
+  const onSignal = (signal: NodeJS.Signals, handler: () => void): void => {
+    if (io.onSignal) disposers.push(io.onSignal(signal, handler))
+  }
+  onSignal('SIGHUP', () => {
+    logger.reopen()
+    log.info({ logDir: config.log.dir }, 'log files reopened (SIGHUP)')
+  })
+
+  let stopRequested: ((signal: string) => void) | undefined
+  const stopped = new Promise<string>((resolve) => {
+    stopRequested = resolve
+  })
+  let stopping = false
+  let current: Tunnel | undefined
+  const requestStop = (signal: string): void => {
+    if (stopping) {
+      log.warn({ signal }, 'second stop signal: forcing the stop')
+      void current?.stop()
+      return
+    }
+    stopping = true
+    stopRequested?.(signal)
+  }
+  onSignal('SIGTERM', () => {
+    requestStop('SIGTERM')
+  })
+  onSignal('SIGINT', () => {
+    requestStop('SIGINT')
+  })
+  if (io.signal) {
+    if (io.signal.aborted) requestStop('abort')
+    else
+      io.signal.addEventListener('abort', () => {
+        requestStop('abort')
+      })
+  }
+
+  log.info(
+    {
+      config: file ?? null,
+      kind: tunnelKind(config),
+      tokenSource: source ?? null,
+      version: cliVersion(),
+    },
+    'scanner-tunnel starting',
+  )
+  let dns: DnsMonitor | undefined
+  let origin: ProcessSupervisor | undefined
+  let server: Server | undefined
+  let exitCode = 0
+  const startedAt = Date.now()
+  // The supervisors unref their timers (library rule); the watchdog itself must stay alive
+  // while cloudflared waits in backoff, so `run` holds one ref'd timer until it returns.
+  const keepAlive = setInterval(() => undefined, 1 << 30)
+  const localUrl = config.tunnel.localUrl ?? config.origin.healthUrl
+  try {
+    if (config.dns.enabled) {
+      dns = createCliDnsMonitor(config, logger.child({ module: 'health' }))
+      dns.start()
+    }
+    const [bin, ...args] = config.origin.command ?? []
+    if (bin !== undefined) {
+      origin = createProcessSupervisor({
+        name: 'origin',
+        command: bin,
+        args,
+        ...(config.origin.cwd === undefined ? {} : { cwd: config.origin.cwd }),
+        // The origin never sees the tunnel token.
+        env: { ...config.origin.env, TUNNEL_TOKEN: undefined },
+        gracePeriodMs: config.origin.gracePeriodMs,
+        backoff: config.tunnel.backoff,
+        logger,
+      })
+    }
+    const tunnel = createTunnel({
+      ...(config.tunnel.bin === undefined ? {} : { bin: config.tunnel.bin }),
+      ...(token === undefined ? {} : { token }),
+      ...(config.tunnel.url === undefined ? {} : { url: config.tunnel.url }),
+      ...(config.tunnel.configFile === undefined ? {} : { configFile: config.tunnel.configFile }),
+      protocol: config.tunnel.protocol,
+      protocolFallback: config.tunnel.protocolFallback,
+      args: config.tunnel.args,
+      gracePeriodMs: config.tunnel.gracePeriodMs,
+      readyTimeoutMs: config.tunnel.readyTimeoutMs,
+      quicTimeouts: config.tunnel.quicTimeouts,
+      backoff: config.tunnel.backoff,
+      ...(config.tunnel.publicUrl === undefined ? {} : { publicUrl: config.tunnel.publicUrl }),
+      ...(localUrl === undefined ? {} : { localUrl }),
+      ...(dns === undefined ? {} : { dns }),
+      logger,
+    })
+    current = tunnel
+    const failed = new Promise<'failed'>((resolve) => {
+      disposers.push(
+        tunnel.onStateChange(({ state }) => {
+          if (state === 'failed') resolve('failed')
+        }),
+      )
+    })
+    // Bind the status endpoint first: a busy port stops start-up before anything is spawned.
+    server = await listenStatus(config, { tunnel, origin, dns, startedAt })
+    if (server !== undefined) {
+      const address = server.address()
+      if (typeof address === 'object' && address !== null) {
+        const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+        log.info({ url: `http://${host}:${address.port}/status` }, 'status endpoint listening')
+      }
+    }
+    if (origin !== undefined) {
+      await origin.start().catch((error: unknown) => {
+        throw new StartError('the origin service', error)
+      })
+    }
+    await tunnel.start().catch((error: unknown) => {
+      throw new StartError('the tunnel', error)
+    })
+    const outcome = await Promise.race([stopped, failed])
+    if (outcome === 'failed') {
+      exitCode = 1
+      const status = tunnel.status()
+      log.error({ failure: status.failure }, 'tunnel failed; stopping')
+      const message = failureText(status)
+      io.stderr.write(`${message}\n`)
+    } else {
+      log.info({ signal: outcome }, 'stopping')
+    }
+  } catch (error) {
+    if (!(error instanceof StartError)) throw error
+    exitCode = 1
+    const cause = error.cause as Error
+    log.error({ err: cause }, error.message)
+    io.stderr.write(`scanner-tunnel: ${error.message}: ${cause.message}\n`)
+  } finally {
+    stopping = true
+    // cloudflared first (it finishes in-flight requests within its grace period, which needs
+    // the origin), then the origin service.
+    await Promise.allSettled([current?.stop(), dns?.close(), closeServer(server)])
+    await origin?.stop().catch((error: unknown) => {
+      log.error({ err: error }, 'stopping the origin service failed')
+    })
+    log.info({ exitCode }, 'scanner-tunnel stopped')
+    for (const dispose of disposers) dispose()
+    clearInterval(keepAlive)
+    logger.flush()
+    logger.closeFiles()
+  }
+  return exitCode
+}

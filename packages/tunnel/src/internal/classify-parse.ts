@@ -1,0 +1,510 @@
+/**
+ * Line parsing for the cloudflared classifier: sanitising, prefix stripping (journald, syslog,
+ * docker, docker-compose) and the three line formats (zerolog console, zerolog JSON, plain text).
+ * Every function here does bounded, linear work: the input is truncated before any regex runs,
+ * and no regex has nested quantifiers.
+ */
+import type { CloudflaredLevel } from '../classify.js'
+
+/** Longest line (in UTF-16 code units) that is looked at; the rest is cut off. */
+export const MAX_LINE_LENGTH = 16_384
+
+/** How a line was written. */
+export type LineFormat = 'console' | 'json' | 'plain' | 'stdlib'
+
+/** The structural parse of one line, before classification. */
+export interface ParsedLine {
+  readonly format: LineFormat
+  /** The level the line carries, `undefined` for plain and stdlib lines. */
+  readonly level: CloudflaredLevel | undefined
+  readonly time: string | undefined
+  readonly message: string
+  readonly fields: Record<string, string>
+  readonly truncated: boolean
+}
+
+const EMPTY_FIELDS: Record<string, string> = Object.freeze({})
+
+const JSON_LEVELS: Readonly<Record<string, CloudflaredLevel>> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  fatal: 'fatal',
+  panic: 'panic',
+}
+
+// eslint-disable-next-line no-control-regex -- CSI / OSC / two-byte ANSI escape sequences
+const ANSI_ALL = /\u001b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|[@-Z\\-_])/g
+// eslint-disable-next-line no-control-regex -- remaining control characters become spaces
+const CONTROL_ALL = /[\u0000-\u0008\u000a-\u001f\u007f]/g
+
+// RFC 5424: `<PRI>VERSION TIMESTAMP HOST APP PROCID MSGID SD `, SD being `-` or `[...]` blocks.
+const SYSLOG_5424 = /^<\d{1,3}>\d{1,2} (\S+) \S+ \S+ \S+ \S+ (?:-|\[[^\]]*\]) ?/
+// RFC 3164 / journald short format: `[<PRI>]Mmm dd hh:mm:ss host tag[pid]: `.
+const SYSLOG_3164 =
+  /^(?:<\d{1,3}>)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})? \S+ [^\s:[]{1,128}(?:\[\d{1,10}\])?: ?/i
+// `host tag[pid]: ` after a journald short-iso timestamp (`journalctl -o short-iso`).
+const HOST_TAG = /^[\w.-]{1,255} [^\s:[]{1,128}\[\d{1,10}\]: ?/
+// docker compose: `cloudflared-1  | ` (v2) or `tunnel_1 | ` (v1).
+const COMPOSE = /^[A-Za-z0-9][\w.-]{0,127} +\| ?/
+const JSON_LEVEL = /"level"\s*:\s*"(\w{1,10})"/
+const JSON_TIME = /"time"\s*:\s*"([^"]{1,64})"/
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57
+}
+
+function isDigitAt(s: string, i: number): boolean {
+  const c = s.charCodeAt(i)
+  return c >= 48 && c <= 57
+}
+
+function digitsAt(s: string, i: number, n: number): boolean {
+  for (let k = i; k < i + n; k++) if (!isDigit(s.charCodeAt(k))) return false
+  return true
+}
+
+/**
+ * End index of an RFC 3339 / ISO 8601 timestamp starting at `i` (`2026-11-28T10:22:31Z`,
+ * fractions and `+hh:mm`/`+hhmm` offsets accepted), or -1.
+ */
+export function timestampEnd(s: string, i: number): number {
+  if (s.length < i + 19) return -1
+  if (
+    s.charCodeAt(i + 4) !== 45 ||
+    s.charCodeAt(i + 7) !== 45 ||
+    (s.charCodeAt(i + 10) | 0x20) !== 116 || // T or t
+    s.charCodeAt(i + 13) !== 58 ||
+    s.charCodeAt(i + 16) !== 58
+  ) {
+    return -1
+  }
+  if (
+    !isDigitAt(s, i) ||
+    !isDigitAt(s, i + 1) ||
+    !isDigitAt(s, i + 2) ||
+    !isDigitAt(s, i + 3) ||
+    !isDigitAt(s, i + 5) ||
+    !isDigitAt(s, i + 6) ||
+    !isDigitAt(s, i + 8) ||
+    !isDigitAt(s, i + 9) ||
+    !isDigitAt(s, i + 11) ||
+    !isDigitAt(s, i + 12) ||
+    !isDigitAt(s, i + 14) ||
+    !isDigitAt(s, i + 15) ||
+    !isDigitAt(s, i + 17) ||
+    !isDigitAt(s, i + 18)
+  ) {
+    return -1
+  }
+  let j = i + 19
+  if (s.charCodeAt(j) === 46) {
+    let k = j + 1
+    while (k < s.length && k < j + 11 && isDigit(s.charCodeAt(k))) k++
+    if (k === j + 1) return -1
+    j = k
+  }
+  const c = s.charCodeAt(j)
+  if ((c | 0x20) === 122) return j + 1 // Z or z
+  if (c === 43 || c === 45) {
+    if (digitsAt(s, j + 1, 2) && s.charCodeAt(j + 3) === 58 && digitsAt(s, j + 4, 2)) return j + 6
+    if (digitsAt(s, j + 1, 4)) return j + 5
+    return -1
+  }
+  return j
+}
+
+/** End of a Go `log` package timestamp `2026/11/28 10:22:31[.micro]`, or -1. */
+function stdlibTimestampEnd(s: string): number {
+  if (
+    s.length < 19 ||
+    !digitsAt(s, 0, 4) ||
+    s.charCodeAt(4) !== 47 ||
+    !digitsAt(s, 5, 2) ||
+    s.charCodeAt(7) !== 47 ||
+    !digitsAt(s, 8, 2) ||
+    s.charCodeAt(10) !== 32 ||
+    !digitsAt(s, 11, 2) ||
+    s.charCodeAt(13) !== 58 ||
+    !digitsAt(s, 14, 2) ||
+    s.charCodeAt(16) !== 58 ||
+    !digitsAt(s, 17, 2)
+  ) {
+    return -1
+  }
+  let j = 19
+  if (s.charCodeAt(j) === 46) {
+    j++
+    while (j < s.length && j < 30 && isDigit(s.charCodeAt(j))) j++
+  }
+  return j
+}
+
+/** The zerolog console level at `i` (`INF`, `ERR`, ...) followed by a space or the end. */
+function consoleLevelAt(s: string, i: number): CloudflaredLevel | undefined {
+  if (s.length < i + 3) return undefined
+  if (s.length > i + 3 && s.charCodeAt(i + 3) !== 32) return undefined
+  const a = s.charCodeAt(i)
+  const b = s.charCodeAt(i + 1)
+  const c = s.charCodeAt(i + 2)
+  switch (a) {
+    case 73: // I
+      return b === 78 && c === 70 ? 'info' : undefined // INF
+    case 69: // E
+      return b === 82 && c === 82 ? 'error' : undefined // ERR
+    case 87: // W
+      return b === 82 && c === 78 ? 'warn' : undefined // WRN
+    case 68: // D
+      return b === 66 && c === 71 ? 'debug' : undefined // DBG
+    case 70: // F
+      return b === 84 && c === 76 ? 'fatal' : undefined // FTL
+    case 80: // P
+      return b === 78 && c === 67 ? 'panic' : undefined // PNC
+    case 84: // T
+      return b === 82 && c === 67 ? 'trace' : undefined // TRC
+    default:
+      return undefined
+  }
+}
+
+/** Truncates, strips ANSI escapes and turns other control characters into spaces. */
+function sanitize(input: string): { text: string; truncated: boolean } {
+  let s = input
+  let truncated = false
+  if (s.length > MAX_LINE_LENGTH) {
+    s = s.slice(0, MAX_LINE_LENGTH)
+    truncated = true
+  }
+  // A full control-character scan costs more than the rest of the parse, so look only for
+  // what matters: ANSI escapes (colours on a TTY), and line breaks or NULs inside the line.
+  // Other control characters are kept as they are.
+  if (s.includes('\u001b')) {
+    s = s.replace(ANSI_ALL, '').replace(CONTROL_ALL, ' ')
+  } else if (s.includes('\n') || s.includes('\r') || s.includes('\u0000')) {
+    s = s.replace(CONTROL_ALL, ' ')
+  }
+  if (s.charCodeAt(0) === 0xfeff) s = s.slice(1)
+  return { text: s.trimEnd(), truncated }
+}
+
+interface Stripped {
+  text: string
+  /** An ISO timestamp found in a prefix (docker `--timestamps`, RFC 5424). */
+  time: string | undefined
+  /** End of cloudflared's own timestamp at the start of `text` when followed by a level, or -1. */
+  consoleTimeEnd: number
+  /** That level. */
+  consoleLevel: CloudflaredLevel | undefined
+}
+
+/** Removes journald, syslog, docker-compose and docker `--timestamps` prefixes. */
+function stripPrefixes(input: string): Stripped {
+  let s = input
+  let time: string | undefined
+  let afterTimestamp = false
+  for (let round = 0; round < 6; round++) {
+    const c = s.charCodeAt(0)
+    let m: RegExpExecArray | null = null
+    if (c === 60) {
+      // '<'
+      m = SYSLOG_5424.exec(s)
+      if (m) {
+        const t = m[1]
+        if (t !== undefined && t !== '-' && timestampEnd(t, 0) === t.length) time ??= t
+      } else {
+        m = SYSLOG_3164.exec(s)
+      }
+    } else if (isDigit(c)) {
+      const end = timestampEnd(s, 0)
+      if (end > 0 && s.charCodeAt(end) === 32) {
+        const next = end + 1
+        // cloudflared's own timestamp is followed by its level; anything else means the
+        // timestamp was added in front of the line (docker --timestamps, journalctl short-iso).
+        const level = consoleLevelAt(s, next)
+        if (level === undefined) {
+          time ??= s.slice(0, end)
+          s = s.slice(next)
+          afterTimestamp = true
+          continue
+        }
+        return { text: s, time, consoleTimeEnd: end, consoleLevel: level }
+      }
+      m = COMPOSE.exec(s)
+    } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
+      if (afterTimestamp) m = HOST_TAG.exec(s)
+      m ??= SYSLOG_3164.exec(s)
+      if (!m && consoleLevelAt(s, 0) === undefined) m = COMPOSE.exec(s)
+    }
+    if (!m) break
+    s = s.slice(m[0].length)
+    afterTimestamp = false
+  }
+  return { text: s, time, consoleTimeEnd: -1, consoleLevel: undefined }
+}
+
+/** Decodes the body of a Go `%q`/`strconv.Quote` string (without the quotes). */
+export function unquoteGo(raw: string): string {
+  let out = ''
+  let i = 0
+  const n = raw.length
+  while (i < n) {
+    const b = raw.indexOf('\\', i)
+    if (b < 0) {
+      out += raw.slice(i)
+      break
+    }
+    out += raw.slice(i, b)
+    const c = raw.charAt(b + 1)
+    i = b + 2
+    switch (c) {
+      case 'n':
+        out += '\n'
+        break
+      case 't':
+        out += '\t'
+        break
+      case 'r':
+        out += '\r'
+        break
+      case 'a':
+        out += '\u0007'
+        break
+      case 'b':
+        out += '\b'
+        break
+      case 'f':
+        out += '\f'
+        break
+      case 'v':
+        out += '\v'
+        break
+      case 'x':
+      case 'u':
+      case 'U': {
+        const len = c === 'x' ? 2 : c === 'u' ? 4 : 8
+        const hex = raw.slice(i, i + len)
+        const code = hex.length === len && /^[0-9a-fA-F]+$/.test(hex) ? parseInt(hex, 16) : -1
+        if (code >= 0 && code <= 0x10ffff) {
+          out += String.fromCodePoint(code)
+          i += len
+        } else {
+          out += '\\' + c
+        }
+        break
+      }
+      default:
+        if (c >= '0' && c <= '7') {
+          const oct = raw.slice(b + 1, b + 4)
+          if (/^[0-7]{3}$/.test(oct)) {
+            out += String.fromCharCode(parseInt(oct, 8) & 0xff)
+            i = b + 4
+            break
+          }
+        }
+        // `\"`, `\\`, `\'` and anything unknown: keep the character itself.
+        out += c
+    }
+  }
+  return out
+}
+
+function isKeyChar(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) ||
+    (c >= 65 && c <= 90) ||
+    (c >= 48 && c <= 57) ||
+    c === 95 ||
+    c === 46 ||
+    c === 45
+  )
+}
+
+function isKeyStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95
+}
+
+/**
+ * Parses `key=value key="quoted value" ...` from `i` to the end of `s` into `out`. Returns -1
+ * when the run reaches the end of the string, or the position where it stopped being a field run.
+ * An unterminated quoted value at the end (a truncated line) is accepted.
+ */
+function parseFieldRun(s: string, start: number, out: Record<string, string>): number {
+  const n = s.length
+  let i = start
+  for (;;) {
+    const ks = i
+    while (i < n && isKeyChar(s.charCodeAt(i))) i++
+    if (i === ks || i >= n || s.charCodeAt(i) !== 61 || !isKeyStart(s.charCodeAt(ks))) {
+      return i > ks ? i : ks + 1
+    }
+    const key = s.slice(ks, i)
+    i++
+    let value: string
+    if (i < n && s.charCodeAt(i) === 34) {
+      let j = i + 1
+      let escaped = false
+      while (j < n) {
+        const c = s.charCodeAt(j)
+        if (c === 92) {
+          escaped = true
+          j += 2
+        } else if (c === 34) {
+          break
+        } else {
+          j++
+        }
+      }
+      const raw = s.slice(i + 1, Math.min(j, n))
+      value = escaped ? unquoteGo(raw) : raw
+      i = j < n ? j + 1 : n
+    } else {
+      const j = s.indexOf(' ', i)
+      const end = j < 0 ? n : j
+      value = s.slice(i, end)
+      i = end
+    }
+    if (key !== '__proto__') out[key] = value
+    if (i >= n) return -1
+    if (s.charCodeAt(i) !== 32) return i
+    while (i < n && s.charCodeAt(i) === 32) i++
+    if (i >= n) return -1
+  }
+}
+
+/**
+ * Splits `message key=value ...` into the message and its fields: the fields start at the first
+ * ` key=` whose remainder parses completely as a field run. Linear: a failed attempt resumes the
+ * search where the run stopped parsing.
+ */
+export function splitMessageAndFields(rest: string): {
+  message: string
+  fields: Record<string, string>
+} {
+  let from = 0
+  for (;;) {
+    const eq = rest.indexOf('=', from)
+    if (eq < 0) break
+    let ks = eq
+    while (ks > 0 && isKeyChar(rest.charCodeAt(ks - 1))) ks--
+    if (
+      ks < eq &&
+      isKeyStart(rest.charCodeAt(ks)) &&
+      (ks === 0 || rest.charCodeAt(ks - 1) === 32)
+    ) {
+      const fields: Record<string, string> = {}
+      const stop = parseFieldRun(rest, ks, fields)
+      if (stop < 0) {
+        let end = ks
+        while (end > 0 && rest.charCodeAt(end - 1) === 32) end--
+        const first = rest.charCodeAt(0)
+        const message = first === 32 || first === 9 ? rest.slice(0, end).trim() : rest.slice(0, end)
+        return { message, fields }
+      }
+      from = stop > eq ? stop : eq + 1
+    } else {
+      from = eq + 1
+    }
+  }
+  return { message: rest.trim(), fields: EMPTY_FIELDS }
+}
+
+function jsonValueToString(v: unknown): string {
+  if (typeof v === 'string') return v
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
+  if (v === null) return 'null'
+  return JSON.stringify(v)
+}
+
+function parseJsonObject(s: string, truncated: boolean, prefixTime: string | undefined) {
+  let value: unknown
+  try {
+    value = JSON.parse(s)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const obj = value as Record<string, unknown>
+  const fields: Record<string, string> = {}
+  let level: CloudflaredLevel | undefined
+  let time: string | undefined
+  let message = ''
+  for (const key of Object.keys(obj)) {
+    const v = obj[key]
+    if (key === 'level') {
+      level = typeof v === 'string' ? JSON_LEVELS[v.toLowerCase()] : undefined
+    } else if (key === 'time') {
+      time = typeof v === 'string' ? v : undefined
+    } else if (key === 'message' || (key === 'msg' && !('message' in obj))) {
+      message = jsonValueToString(v)
+    } else if (key !== '__proto__') {
+      fields[key] = jsonValueToString(v)
+    }
+  }
+  const parsed: ParsedLine = {
+    format: 'json',
+    level,
+    time: time ?? prefixTime,
+    message: message.trim(),
+    fields,
+    truncated,
+  }
+  return parsed
+}
+
+/** Parses one physical line of cloudflared output. Never throws for string input. */
+export function parseLine(input: string): ParsedLine {
+  const { text, truncated } = sanitize(input)
+  const { text: s, time: prefixTime, consoleTimeEnd, consoleLevel } = stripPrefixes(text)
+
+  if (consoleLevel !== undefined) {
+    const { message, fields } = splitMessageAndFields(s.slice(consoleTimeEnd + 5))
+    return {
+      format: 'console',
+      level: consoleLevel,
+      time: s.slice(0, consoleTimeEnd),
+      message,
+      fields,
+      truncated,
+    }
+  }
+
+  const first = s.charCodeAt(0)
+  if (first === 123) {
+    // '{'
+    const json = parseJsonObject(s, truncated, prefixTime)
+    if (json) return json
+    // Not valid JSON (cut off, or not JSON at all): keep the text, salvage level and time.
+    const lm = JSON_LEVEL.exec(s)
+    const tm = JSON_TIME.exec(s)
+    return {
+      format: 'json',
+      level: lm?.[1] !== undefined ? JSON_LEVELS[lm[1].toLowerCase()] : undefined,
+      time: tm?.[1] ?? prefixTime,
+      message: s,
+      fields: EMPTY_FIELDS,
+      truncated,
+    }
+  }
+
+  if (isDigit(first)) {
+    const stdEnd = stdlibTimestampEnd(s)
+    if (stdEnd > 0) {
+      const time = `${s.slice(0, 4)}-${s.slice(5, 7)}-${s.slice(8, 10)}T${s.slice(11, stdEnd)}`
+      const { message, fields } = splitMessageAndFields(s.slice(stdEnd))
+      return { format: 'stdlib', level: undefined, time, message, fields, truncated }
+    }
+  }
+
+  const level = consoleLevelAt(s, 0)
+  if (level !== undefined) {
+    // A console line whose timestamp was lost (or a box line shown without it).
+    const { message, fields } = splitMessageAndFields(s.slice(4))
+    return { format: 'console', level, time: prefixTime, message, fields, truncated }
+  }
+
+  const { message, fields } = splitMessageAndFields(s)
+  return { format: 'plain', level: undefined, time: prefixTime, message, fields, truncated }
+}

@@ -1,0 +1,125 @@
+/**
+ * A bounded line splitter: feeds raw chunks, calls `onLine` for every complete line. A line
+ * longer than `maxLineLength` bytes is cut (the rest up to the next newline is dropped and
+ * counted), so memory stays bounded whatever the process prints. Invalid UTF-8 becomes U+FFFD.
+ */
+export interface LineSplitter {
+  push(chunk: Buffer | string): void
+  /** Flushes a final line without a newline. */
+  end(): void
+  /** Bytes dropped because lines were too long. */
+  readonly droppedBytes: number
+}
+
+const NEWLINE = 10
+const CR = 13
+
+/** Creates a {@link LineSplitter}. `maxLineLength` is in bytes. */
+export function createLineSplitter(
+  onLine: (line: string, truncated: boolean) => void,
+  maxLineLength: number,
+): LineSplitter {
+  // Pending bytes of the current (incomplete) line, at most maxLineLength.
+  let parts: Buffer[] = []
+  let pendingLength = 0
+  let truncated = false
+  let dropped = 0
+
+  const emit = (): void => {
+    let buf = Buffer.concat(parts, pendingLength)
+    parts = []
+    pendingLength = 0
+    if (buf.length > 0 && buf[buf.length - 1] === CR) buf = buf.subarray(0, buf.length - 1)
+    const wasTruncated = truncated
+    truncated = false
+    onLine(buf.toString('utf8'), wasTruncated)
+  }
+
+  const append = (piece: Buffer): void => {
+    const room = maxLineLength - pendingLength
+    if (piece.length <= room) {
+      if (piece.length > 0) {
+        // Copy small slices so the big chunk they come from can be collected.
+        parts.push(piece.length < 4096 ? Buffer.from(piece) : piece)
+        pendingLength += piece.length
+      }
+      return
+    }
+    if (room > 0) {
+      parts.push(Buffer.from(piece.subarray(0, room)))
+      pendingLength += room
+    }
+    dropped += piece.length - Math.max(room, 0)
+    truncated = true
+  }
+
+  return {
+    push(chunk) {
+      const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+      let start = 0
+      for (;;) {
+        const nl = buf.indexOf(NEWLINE, start)
+        if (nl === -1) {
+          append(buf.subarray(start))
+          return
+        }
+        if (pendingLength === 0 && !truncated && nl - start <= maxLineLength) {
+          // Fast path: the whole line is inside this chunk.
+          let end = nl
+          if (end > start && buf[end - 1] === CR) end--
+          onLine(buf.toString('utf8', start, end), false)
+        } else {
+          append(buf.subarray(start, nl))
+          emit()
+        }
+        start = nl + 1
+      }
+    },
+    end() {
+      if (pendingLength > 0 || truncated) emit()
+    },
+    get droppedBytes() {
+      return dropped
+    },
+  }
+}
+
+/** A fixed-size ring buffer of the last `size` items. */
+export class RingBuffer<T> {
+  readonly #items: (T | undefined)[]
+  #next = 0
+  #count = 0
+
+  constructor(readonly size: number) {
+    this.#items = new Array<T | undefined>(size)
+  }
+
+  push(item: T): void {
+    if (this.size === 0) return
+    this.#items[this.#next] = item
+    this.#next = (this.#next + 1) % this.size
+    if (this.#count < this.size) this.#count++
+  }
+
+  toArray(): T[] {
+    const out: T[] = []
+    const first = (this.#next - this.#count + this.size) % Math.max(this.size, 1)
+    for (let i = 0; i < this.#count; i++) out.push(this.#items[(first + i) % this.size] as T)
+    return out
+  }
+
+  clear(): void {
+    this.#items.fill(undefined)
+    this.#next = 0
+    this.#count = 0
+  }
+}
+
+/** Replaces every occurrence of each secret in `text`. */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text
+  for (const secret of secrets) {
+    if (secret.length > 0 && out.includes(secret)) out = out.replaceAll(secret, '[REDACTED]')
+  }
+  return out
+}

@@ -1,0 +1,610 @@
+/**
+ * The process engine shared by `createProcessSupervisor()` and `createTunnel()`: spawns one child
+ * at a time with execa (own process group, `setpriv --pdeathsig` where available, pid file),
+ * reads its output line by line with bounded memory, restarts it with backoff, stops it
+ * gracefully (SIGTERM, grace period + margin, then SIGKILL of the whole group) and leaves nothing
+ * running. Policies (why to restart, when to give up) belong to the callers, through hooks.
+ */
+import type { Backoff, Logger } from '@scanner/core'
+import { execa } from 'execa'
+import type { Readable } from 'node:stream'
+import { TunnelError } from '../errors.js'
+import { createLineSplitter, RingBuffer, scrub } from './lines.js'
+import {
+  killGroup,
+  killPid,
+  procStartTime,
+  reapStale,
+  removePidFile,
+  setprivPath,
+  writePidFile,
+} from './proc.js'
+
+/** Lifecycle phase of the runner; the supervisors derive their public state from it. */
+export type RunnerPhase = 'idle' | 'starting' | 'up' | 'backoff' | 'stopping' | 'stopped' | 'failed'
+
+/** What to spawn for one run. */
+export interface SpawnPlan {
+  readonly command: string
+  readonly args: readonly string[]
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly extendEnv: boolean
+  readonly cwd?: string | undefined
+}
+
+/** The running child. */
+export interface ChildInfo {
+  readonly pid: number
+  readonly startedAt: number
+  readonly args: readonly string[]
+  /** 1 for the first start, then one more per start. */
+  readonly start: number
+}
+
+/** How a child ended. */
+export interface ExitInfo {
+  readonly pid: number | undefined
+  readonly exitCode: number | null
+  readonly signal: string | null
+  readonly durationMs: number
+  readonly becameReady: boolean
+}
+
+/** What to do after an unexpected exit. */
+export type ExitDecision =
+  | {
+      readonly action: 'restart'
+      readonly reason: string
+      /** Restart at once, without backoff. */
+      readonly immediate?: boolean
+      /** Counts toward the crash loop when the run never became ready. @default true */
+      readonly crash?: boolean
+    }
+  | { readonly action: 'fail'; readonly reason: string; readonly message: string }
+  | { readonly action: 'done' }
+
+/** A restart about to happen. */
+export interface RunnerRestart {
+  readonly reason: string
+  readonly delayMs: number
+  readonly exitCode: number | null
+  readonly signal: string | null
+  readonly pid: number | undefined
+}
+
+/** Why the runner gave up. */
+export interface RunnerFailure {
+  readonly reason: string
+  readonly message: string
+  readonly at: number
+  readonly lastLines: readonly string[]
+}
+
+export interface RunnerHooks {
+  plan(): Promise<SpawnPlan>
+  onSpawn?(child: ChildInfo): void
+  onLine(line: string, stream: 'stdout' | 'stderr', truncated: boolean): void
+  onExit(info: ExitInfo): ExitDecision
+  onPhase(phase: RunnerPhase): void
+  onRestart?(restart: RunnerRestart): void
+  onFail?(failure: RunnerFailure): void
+  onExited?(info: ExitInfo): void
+  /** When true, a due restart waits (another backoff delay) instead of spawning. */
+  holdRestarts?(): boolean
+}
+
+export interface RunnerOptions {
+  readonly name: string
+  readonly gracePeriodMs: number
+  readonly killMarginMs: number
+  readonly killSignal: NodeJS.Signals
+  readonly backoff: Backoff
+  readonly maxCrashes: number
+  readonly pidFile: string | undefined
+  readonly pdeathsig: boolean
+  readonly maxLineLength: number
+  readonly outputLines: number
+  readonly secrets: readonly string[]
+  readonly log: Logger
+  /** Error code and hint for a missing binary. */
+  readonly notFound: (command: string) => TunnelError
+}
+
+interface Run {
+  readonly info: ChildInfo
+  readonly command: string
+  exited: boolean
+  ready: boolean
+  restart: { reason: string; immediate: boolean } | undefined
+  killTimer: NodeJS.Timeout | undefined
+  readonly done: Promise<void>
+}
+
+const STREAM_CLOSE_WAIT_MS = 500
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref())
+}
+
+/** See the module comment. */
+export class Runner {
+  readonly #options: RunnerOptions
+  readonly #hooks: RunnerHooks
+  readonly #output: RingBuffer<string>
+  #phase: RunnerPhase = 'idle'
+  #current: Run | undefined
+  #starts = 0
+  #crashes = 0
+  #timer: NodeJS.Timeout | undefined
+  #stopping = false
+  #stopPromise: Promise<void> | undefined
+  #startPromise: Promise<void> | undefined
+  #failure: RunnerFailure | undefined
+  #nextStartAt: number | undefined
+  #spawning: Promise<void> | undefined
+
+  constructor(options: RunnerOptions, hooks: RunnerHooks) {
+    this.#options = options
+    this.#hooks = hooks
+    this.#output = new RingBuffer(options.outputLines)
+  }
+
+  get phase(): RunnerPhase {
+    return this.#phase
+  }
+  get child(): ChildInfo | undefined {
+    const run = this.#current
+    return run === undefined || run.exited ? undefined : run.info
+  }
+  get ready(): boolean {
+    return this.#current?.ready ?? false
+  }
+  get failure(): RunnerFailure | undefined {
+    return this.#failure
+  }
+  get starts(): number {
+    return this.#starts
+  }
+  get crashes(): number {
+    return this.#crashes
+  }
+  get nextStartAt(): number | undefined {
+    return this.#phase === 'backoff' ? this.#nextStartAt : undefined
+  }
+  get stopping(): boolean {
+    return this.#stopping
+  }
+  lastLines(): string[] {
+    return this.#output.toArray()
+  }
+
+  #setPhase(phase: RunnerPhase): void {
+    if (this.#phase === phase) return
+    this.#phase = phase
+    this.#hooks.onPhase(phase)
+  }
+
+  /** Starts the first child; resolves once it is spawned, rejects when it cannot be. */
+  start(): Promise<void> {
+    if (this.#failure !== undefined && this.#startPromise) {
+      return this.#startPromise.then(() => {
+        throw new TunnelError(
+          'ERR_TUNNEL_FAILED',
+          `${this.#options.name} failed: ${this.#failure?.message ?? ''}`,
+          {
+            reason: this.#failure?.reason,
+            lastLines: this.#failure?.lastLines,
+          },
+        )
+      })
+    }
+    if (this.#stopping) {
+      return Promise.reject(
+        new TunnelError(
+          'ERR_TUNNEL_STOPPED',
+          `${this.#options.name} was stopped; create a new one`,
+        ),
+      )
+    }
+    if (this.#startPromise) return this.#startPromise
+    this.#setPhase('starting')
+    this.#startPromise = (async () => {
+      const { pidFile } = this.#options
+      if (pidFile !== undefined) {
+        const outcome = await reapStale(pidFile).catch(() => ({ action: 'none' }) as const)
+        if (outcome.action === 'killed') {
+          this.#options.log.warn(
+            { pid: outcome.pid, pidFile },
+            'killed a stale process left by an earlier supervisor',
+          )
+        } else if (outcome.action === 'kept') {
+          this.#options.log.warn(
+            { pid: outcome.pid, pidFile, why: outcome.why },
+            'a process from the pid file is still running; leaving it alone',
+          )
+        }
+      }
+      await this.#spawn(true)
+    })()
+    return this.#startPromise
+  }
+
+  /** Marks the current run ready (resets the crash-loop count). */
+  markReady(): void {
+    const run = this.#current
+    if (run === undefined || run.exited || run.ready) return
+    run.ready = true
+    this.#crashes = 0
+  }
+
+  async #spawn(first: boolean): Promise<void> {
+    this.#timer = undefined
+    if (this.#stopping) return
+    this.#setPhase('starting')
+    let plan: SpawnPlan
+    try {
+      plan = await this.#hooks.plan()
+    } catch (error) {
+      const err =
+        error instanceof TunnelError
+          ? error
+          : new TunnelError('ERR_TUNNEL_SPAWN', `cannot prepare ${this.#options.name}`, {
+              cause: error,
+            })
+      this.#failNow(
+        err.code === 'ERR_TUNNEL_BIN_NOT_FOUND' ? 'binary-not-found' : 'spawn-error',
+        err.message,
+      )
+      if (first) throw err
+      return
+    }
+    if (this.#stopping) return
+    let command = plan.command
+    let args = [...plan.args]
+    const setpriv = this.#options.pdeathsig ? setprivPath() : undefined
+    if (setpriv !== undefined) {
+      args = ['--pdeathsig', 'SIGKILL', '--', command, ...args]
+      command = setpriv
+    }
+    const unix = process.platform !== 'win32'
+    const subprocess = execa(command, args, {
+      env: plan.env as Record<string, string>,
+      extendEnv: plan.extendEnv,
+      ...(plan.cwd === undefined ? {} : { cwd: plan.cwd }),
+      stdin: 'ignore',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      detached: unix,
+      cleanup: true,
+      forceKillAfterDelay: false,
+      windowsHide: true,
+    })
+    subprocess.catch(() => undefined)
+    const spawnError = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      subprocess.once('spawn', () => {
+        resolve(undefined)
+      })
+      subprocess.once('error', (error) => {
+        resolve(error)
+      })
+    })
+    const pid = subprocess.pid
+    if (spawnError !== undefined || pid === undefined) {
+      const code = spawnError?.code
+      const err =
+        code === 'ENOENT' || code === 'EACCES'
+          ? this.#options.notFound(plan.command)
+          : new TunnelError(
+              'ERR_TUNNEL_SPAWN',
+              `cannot start ${this.#options.name} (${plan.command}): ${spawnError?.message ?? 'no pid'}`,
+              { cause: spawnError },
+            )
+      this.#failNow(
+        code === 'ENOENT' || code === 'EACCES' ? 'binary-not-found' : 'spawn-error',
+        err.message,
+      )
+      if (first) throw err
+      return
+    }
+
+    this.#starts++
+    const info: ChildInfo = { pid, startedAt: Date.now(), args: plan.args, start: this.#starts }
+    let resolveDone!: () => void
+    const run: Run = {
+      info,
+      command: plan.command,
+      exited: false,
+      ready: false,
+      restart: undefined,
+      killTimer: undefined,
+      done: new Promise<void>((resolve) => {
+        resolveDone = resolve
+      }),
+    }
+    this.#current = run
+
+    const closed: Promise<void>[] = []
+    const read = (stream: Readable | null, name: 'stdout' | 'stderr'): void => {
+      if (stream === null) return
+      const splitter = createLineSplitter((line, truncated) => {
+        this.#line(line, name, truncated)
+      }, this.#options.maxLineLength)
+      stream.on('data', (chunk: Buffer) => {
+        splitter.push(chunk)
+      })
+      stream.on('error', () => undefined)
+      closed.push(
+        new Promise<void>((resolve) => {
+          stream.once('close', () => {
+            splitter.end()
+            resolve()
+          })
+        }),
+      )
+    }
+    read(subprocess.stderr, 'stderr')
+    read(subprocess.stdout, 'stdout')
+
+    subprocess.once('exit', (exitCode, signal) => {
+      void this.#exited(run, exitCode, signal, closed).finally(resolveDone)
+    })
+
+    if (this.#options.pidFile !== undefined) {
+      writePidFile(this.#options.pidFile, {
+        pid,
+        startTime: procStartTime(pid),
+        command: plan.command,
+        owner: process.pid,
+        ownerStartTime: procStartTime(process.pid),
+      }).catch((error: unknown) => {
+        this.#options.log.warn(
+          { err: error, pidFile: this.#options.pidFile },
+          'cannot write the pid file',
+        )
+      })
+    }
+    this.#options.log.info(
+      {
+        pid,
+        start: info.start,
+        command: plan.command,
+        args: plan.args,
+        pdeathsig: setpriv !== undefined,
+      },
+      `${this.#options.name} started`,
+    )
+    this.#setPhase('up')
+    this.#hooks.onSpawn?.(info)
+    if (this.#stopping) void this.#terminate(run)
+  }
+
+  #line(raw: string, stream: 'stdout' | 'stderr', truncated: boolean): void {
+    const line = scrub(raw, this.#options.secrets)
+    this.#output.push(line)
+    this.#hooks.onLine(line, stream, truncated)
+  }
+
+  async #exited(
+    run: Run,
+    exitCode: number | null,
+    signal: string | null,
+    closed: Promise<void>[],
+  ): Promise<void> {
+    run.exited = true
+    // Nothing of the group may outlive the main process (helpers, grandchildren).
+    killGroup(run.info.pid, 'SIGKILL')
+    await Promise.race([Promise.all(closed), delay(STREAM_CLOSE_WAIT_MS)])
+    if (run.killTimer) clearTimeout(run.killTimer)
+    if (this.#options.pidFile !== undefined) {
+      await removePidFile(this.#options.pidFile, run.info.pid).catch(() => undefined)
+    }
+    if (this.#current === run) this.#current = undefined
+    const info: ExitInfo = {
+      pid: run.info.pid,
+      exitCode,
+      signal,
+      durationMs: Date.now() - run.info.startedAt,
+      becameReady: run.ready,
+    }
+    this.#options.log.info(
+      { pid: info.pid, exitCode, signal, durationMs: info.durationMs },
+      `${this.#options.name} exited`,
+    )
+    this.#hooks.onExited?.(info)
+    if (this.#stopping) return
+    const backoff = this.#options.backoff
+    // Only a run that became ready can be stable enough to reset the backoff.
+    if (info.becameReady) backoff.recordRun(info.durationMs)
+    if (run.restart !== undefined) {
+      const delayMs = run.restart.immediate ? 0 : backoff.next()
+      this.#scheduleRestart({
+        reason: run.restart.reason,
+        delayMs,
+        exitCode,
+        signal,
+        pid: info.pid,
+      })
+      return
+    }
+    const decision = this.#hooks.onExit(info)
+    if (decision.action === 'done') {
+      this.#setPhase('stopped')
+      return
+    }
+    if (decision.action === 'fail') {
+      this.#failNow(decision.reason, decision.message)
+      return
+    }
+    if (decision.crash !== false && !info.becameReady) {
+      this.#crashes++
+      if (this.#crashes >= this.#options.maxCrashes) {
+        this.#failNow(
+          'crash-loop',
+          `${this.#options.name} exited ${this.#crashes} times in a row without becoming ready (last exit code ${String(exitCode)}, signal ${String(signal)})`,
+        )
+        return
+      }
+    }
+    const delayMs = decision.immediate === true ? 0 : backoff.next()
+    this.#scheduleRestart({ reason: decision.reason, delayMs, exitCode, signal, pid: info.pid })
+  }
+
+  #scheduleRestart(restart: RunnerRestart): void {
+    this.#hooks.onRestart?.(restart)
+    this.#options.log.warn(
+      {
+        reason: restart.reason,
+        delayMs: restart.delayMs,
+        exitCode: restart.exitCode,
+        signal: restart.signal,
+      },
+      `restarting ${this.#options.name}`,
+    )
+    this.#schedule(restart.delayMs)
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopping) return
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#nextStartAt = Date.now() + delayMs
+    this.#setPhase(delayMs > 0 ? 'backoff' : 'starting')
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      if (this.#hooks.holdRestarts?.() === true) {
+        const wait = Math.max(this.#options.backoff.next(), 100)
+        this.#options.log.warn({ delayMs: wait }, `restart of ${this.#options.name} on hold`)
+        this.#schedule(wait)
+        return
+      }
+      this.#spawning = this.#spawn(false)
+        .catch(() => undefined)
+        .finally(() => {
+          this.#spawning = undefined
+        })
+    }, delayMs)
+    this.#timer.unref()
+  }
+
+  /** Starts now when waiting in backoff (used when a hold ends). */
+  resume(): void {
+    if (this.#phase !== 'backoff' || this.#stopping || this.#timer === undefined) return
+    this.#options.backoff.reset()
+    this.#schedule(0)
+  }
+
+  /**
+   * Requests a restart: the current child is stopped gracefully, then a new one starts (at once
+   * when `immediate`, else after the backoff). Returns false when nothing was done.
+   */
+  restart(reason: string, immediate: boolean): boolean {
+    if (this.#stopping || this.#phase === 'failed' || this.#phase === 'idle') return false
+    const run = this.#current
+    if (run === undefined || run.exited) {
+      if (this.#phase === 'backoff' && this.#timer !== undefined) {
+        this.#hooks.onRestart?.({
+          reason,
+          delayMs: 0,
+          exitCode: null,
+          signal: null,
+          pid: undefined,
+        })
+        this.#schedule(0)
+        return true
+      }
+      return false
+    }
+    if (run.restart !== undefined) return false
+    run.restart = { reason, immediate }
+    this.#options.log.warn(
+      { reason, pid: run.info.pid },
+      `stopping ${this.#options.name} to restart it`,
+    )
+    void this.#terminate(run)
+    return true
+  }
+
+  /** Gives up: stops the child (gracefully) and enters `failed`. */
+  fail(reason: string, message: string): Promise<void> {
+    if (this.#stopping) return this.#stopPromise ?? Promise.resolve()
+    this.#stopping = true
+    this.#clearTimer()
+    this.#stopPromise = (async () => {
+      await this.#spawning
+      const run = this.#current
+      if (run !== undefined && !run.exited) {
+        this.#setPhase('stopping')
+        await this.#terminate(run)
+      } else if (run !== undefined) await run.done
+      this.#failNow(reason, message)
+    })()
+    return this.#stopPromise
+  }
+
+  #failNow(reason: string, message: string): void {
+    this.#stopping = true
+    this.#clearTimer()
+    if (this.#failure === undefined) {
+      this.#failure = { reason, message, at: Date.now(), lastLines: this.lastLines() }
+      this.#options.log.error(
+        { reason, lastLines: this.#failure.lastLines },
+        `${this.#options.name} failed: ${message}`,
+      )
+      this.#hooks.onFail?.(this.#failure)
+      this.#setPhase('failed')
+    }
+  }
+
+  #clearTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  /** SIGTERM the child, SIGKILL its group after grace + margin; resolves after exit handling. */
+  #terminate(run: Run): Promise<void> {
+    if (run.exited) return run.done
+    if (run.killTimer === undefined) {
+      killPid(run.info.pid, this.#options.killSignal)
+      run.killTimer = setTimeout(() => {
+        this.#options.log.warn(
+          { pid: run.info.pid, waitedMs: this.#options.gracePeriodMs + this.#options.killMarginMs },
+          `${this.#options.name} did not exit in time; killing its process group`,
+        )
+        this.#kill(run)
+      }, this.#options.gracePeriodMs + this.#options.killMarginMs)
+      run.killTimer.unref()
+    }
+    return run.done
+  }
+
+  #kill(run: Run): void {
+    if (!killGroup(run.info.pid, 'SIGKILL')) killPid(run.info.pid, 'SIGKILL')
+  }
+
+  /**
+   * Stops for good. Idempotent; a second call while the first waits forces the stop (SIGKILL
+   * of the group at once).
+   */
+  stop(): Promise<void> {
+    if (this.#stopPromise) {
+      const run = this.#current
+      if (run !== undefined && !run.exited && this.#phase === 'stopping') this.#kill(run)
+      return this.#stopPromise
+    }
+    this.#stopping = true
+    this.#clearTimer()
+    this.#stopPromise = (async () => {
+      // A start in progress finishes spawning (and is stopped right after).
+      await this.#startPromise?.catch(() => undefined)
+      await this.#spawning
+      const run = this.#current
+      if (run !== undefined) {
+        if (!run.exited && this.#phase !== 'failed') this.#setPhase('stopping')
+        await this.#terminate(run)
+      }
+      if (this.#phase !== 'failed') this.#setPhase('stopped')
+    })()
+    return this.#stopPromise
+  }
+}

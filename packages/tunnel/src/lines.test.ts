@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest'
+import { buildCloudflaredArgs, forbiddenArg, goDuration } from './args.js'
+import { createLineSplitter, RingBuffer, scrub } from './internal/lines.js'
+
+function split(chunks: (string | Buffer)[], max = 16): [string, boolean][] {
+  const out: [string, boolean][] = []
+  const s = createLineSplitter((line, truncated) => out.push([line, truncated]), max)
+  for (const c of chunks) s.push(c)
+  s.end()
+  return out
+}
+
+describe('createLineSplitter', () => {
+  it('splits across chunks, strips CR, flushes the last line', () => {
+    expect(split(['ab', 'c\nde\r\n', '\nfg'])).toEqual([
+      ['abc', false],
+      ['de', false],
+      ['', false],
+      ['fg', false],
+    ])
+  })
+
+  it('cuts long lines and drops the rest up to the newline', () => {
+    const s = createLineSplitter(() => undefined, 4)
+    const out: [string, boolean][] = []
+    const s2 = createLineSplitter((l, t) => out.push([l, t]), 4)
+    for (const c of ['abcdefgh', 'ij\nxy\n', '0123456789\n']) s2.push(c)
+    expect(out).toEqual([
+      ['abcd', true],
+      ['xy', false],
+      ['0123', true],
+    ])
+    s.push('abcdefgh\n')
+    expect(s.droppedBytes).toBe(4)
+  })
+
+  it('decodes invalid UTF-8 as U+FFFD, also across chunk boundaries', () => {
+    const euro = Buffer.from('€') // 3 bytes
+    const out = split([
+      euro.subarray(0, 2),
+      Buffer.concat([euro.subarray(2), Buffer.from([0x0a, 0xff, 0x0a])]),
+    ])
+    expect(out).toEqual([
+      ['€', false],
+      ['\uFFFD', false],
+    ])
+  })
+})
+
+describe('RingBuffer and scrub', () => {
+  it('keeps the last N items in order', () => {
+    const r = new RingBuffer<number>(3)
+    for (let i = 1; i <= 5; i++) r.push(i)
+    expect(r.toArray()).toEqual([3, 4, 5])
+    r.clear()
+    expect(r.toArray()).toEqual([])
+  })
+
+  it('removes every occurrence of every secret', () => {
+    expect(scrub('a=s3cret b=s3cret c=other', ['s3cret', 'other', ''])).toBe(
+      'a=[REDACTED] b=[REDACTED] c=[REDACTED]',
+    )
+  })
+})
+
+describe('buildCloudflaredArgs', () => {
+  const base = {
+    metrics: '127.0.0.1:20241',
+    protocol: 'auto' as const,
+    gracePeriodMs: 30_000,
+    logLevel: 'info' as const,
+    transportLogLevel: 'warn' as const,
+  }
+
+  it('builds a named tunnel with the token only in the environment', () => {
+    const { args, env } = buildCloudflaredArgs({
+      ...base,
+      token: 'TOKEN',
+      args: ['--region', 'us'],
+    })
+    expect(args).toEqual([
+      'tunnel',
+      '--no-autoupdate',
+      '--metrics',
+      '127.0.0.1:20241',
+      '--loglevel',
+      'info',
+      '--transport-loglevel',
+      'warn',
+      '--grace-period',
+      '30s',
+      '--region',
+      'us',
+      'run',
+    ])
+    expect(env).toEqual({ TUNNEL_TOKEN: 'TOKEN' })
+  })
+
+  it('builds quick, token-file and config tunnels, and forced protocols', () => {
+    expect(buildCloudflaredArgs({ ...base, url: 'http://127.0.0.1:3000' }).args.slice(-2)).toEqual([
+      '--url',
+      'http://127.0.0.1:3000',
+    ])
+    expect(buildCloudflaredArgs({ ...base, tokenFile: '/t' }).args.slice(-3)).toEqual([
+      'run',
+      '--token-file',
+      '/t',
+    ])
+    const cfg = buildCloudflaredArgs({ ...base, configFile: '/c.yml', protocol: 'http2' }).args
+    expect(cfg.join(' ')).toContain('--protocol http2 --config /c.yml')
+    expect(cfg.at(-1)).toBe('run')
+  })
+
+  it('formats Go durations and refuses secret or conflicting flags', () => {
+    expect(goDuration(30_000)).toBe('30s')
+    expect(goDuration(1500)).toBe('1500ms')
+    expect(forbiddenArg(['--token=abc'])).toBe('--token')
+    expect(forbiddenArg(['-token', 'abc'])).toBe('--token')
+    expect(forbiddenArg(['--metrics', 'x'])).toBe('--metrics')
+    expect(forbiddenArg(['--region', 'us'])).toBeUndefined()
+  })
+})
