@@ -4,6 +4,6 @@ export default defineConfig({
   resolve: { conditions: ['@scanner/source'] },
   ssr: { resolve: { conditions: ['@scanner/source'] } },
   test: {
-    projects: ['packages/*', 'examples/*'],
+    projects: ['packages/*/vitest.config.ts', 'examples/*/vitest.config.ts'],
   },
 })
