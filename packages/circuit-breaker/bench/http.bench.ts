@@ -5,7 +5,6 @@
 //   breaker: request IDs + route breaker + error handler, healthy route  (target >= 0.90)
 //   open:    the same with the route's breaker open: 503 without the handler (target >= 1.0)
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createRequire } from 'node:module'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -60,14 +59,11 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
       app.onError(cb.onError)
     }
     app.get(PATTERN, (c) => c.json(quote(c.req.param('symbol'))))
-    // @hono/node-server is a dependency of examples/hono-api, not of this package.
-    const require = createRequire(
-      new URL('../../../examples/hono-api/package.json', import.meta.url),
-    )
-    const { getRequestListener } = (await import(require.resolve('@hono/node-server'))) as {
-      getRequestListener: (fetch: typeof app.fetch) => typeof handler
+    const { getRequestListener } = await import('@hono/node-server')
+    const listener = getRequestListener(app.fetch)
+    handler = (req, res) => {
+      void listener(req, res)
     }
-    handler = getRequestListener(app.fetch)
   }
   const server = createServer(handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

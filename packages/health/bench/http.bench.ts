@@ -8,7 +8,6 @@
 //   /health/detailed/  three checks, results cached (1 s TTL)    (target >= 0.90)
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -68,14 +67,11 @@ async function serve(framework: Framework): Promise<number> {
     const app = new Hono()
     app.get('/bare', () => new Response(BODY, { headers: HEADERS }))
     app.route('/', createHonoHealthApp(health))
-    // @hono/node-server is a dependency of examples/hono-api, not of this package.
-    const require = createRequire(
-      new URL('../../../examples/hono-api/package.json', import.meta.url),
-    )
-    const { getRequestListener } = (await import(require.resolve('@hono/node-server'))) as {
-      getRequestListener: (fetch: typeof app.fetch) => typeof handler
+    const { getRequestListener } = await import('@hono/node-server')
+    const listener = getRequestListener(app.fetch)
+    handler = (req, res) => {
+      void listener(req, res)
     }
-    handler = getRequestListener(app.fetch)
   }
   const server = createServer(handler)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

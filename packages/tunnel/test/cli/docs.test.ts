@@ -3,9 +3,9 @@ import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { configMarkdown } from '../../src/cli/docs.js'
 
-const docsPath = fileURLToPath(new URL('../../docs/cli.md', import.meta.url))
+const docsPath = fileURLToPath(new URL('../../README.md', import.meta.url))
 
-describe('docs/cli.md', () => {
+describe('README.md (CLI section)', () => {
   it('holds the config table generated from the schema (UPDATE_DOCS=1 rewrites it)', () => {
     const docs = readFileSync(docsPath, 'utf8')
     const re = /(<!-- config-table:start[^>]*-->\n)([\s\S]*?)(<!-- config-table:end -->)/
