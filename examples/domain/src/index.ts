@@ -39,3 +39,5 @@ export type {
   StartDeploymentOptions,
   StoppableTunnel,
 } from './wiring.js'
+export { createScannerServices } from './services.js'
+export type { ScannerServices } from './services.js'

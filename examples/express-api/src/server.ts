@@ -6,63 +6,12 @@
  */
 import type { AddressInfo } from 'node:net'
 import express from 'express'
-import pretty from 'pino-pretty'
-import { Registry, collectDefaultMetrics } from 'prom-client'
-import {
-  breakerRoutes,
-  createDeploymentLogger,
-  createQuoteFeed,
-  createScannerApi,
-  dnsMonitorSettings,
-  healthSettings,
-  lazyCheck,
-  openDatabase,
-  readConfig,
-  startDeployment,
-  tunnelSettings,
-} from '@scanner-examples/domain'
-import { breakerCheck, createBreakerRegistry } from '@scanner/circuit-breaker'
 import { createExpressBreaker } from '@scanner/circuit-breaker/express'
-import {
-  createDnsMonitor,
-  createHealth,
-  databaseCheck,
-  dnsCheck,
-  systemCheck,
-} from '@scanner/health'
 import { createExpressHealthHandler } from '@scanner/health/express'
-import { createTunnel, tunnelCheck, type Tunnel } from '@scanner/tunnel'
-import { fakeCloudflaredPath } from '@scanner/tunnel/testing'
+import { createScannerServices } from '@scanner-examples/domain'
 
-const config = readConfig()
-const logger = createDeploymentLogger(config, { name: 'scanner-api', pretty })
-
-// One prom-client registry handed to every package; served on GET /metrics.
-const metrics = new Registry()
-collectDefaultMetrics({ register: metrics })
-
-const db = await openDatabase({ path: config.databasePath })
-const feed = createQuoteFeed({ mode: config.feedMode })
-const api = createScannerApi({ db, feed })
-
-const breakers = createBreakerRegistry({ logger, metrics, routes: breakerRoutes })
-const dns = config.dnsCheck
-  ? createDnsMonitor({ ...dnsMonitorSettings(config), logger, metrics })
-  : undefined
-dns?.start()
-let tunnel: Tunnel | undefined
-const health = createHealth({
-  ...healthSettings(config),
-  logger,
-  metrics,
-  checks: [
-    databaseCheck({ ping: () => db.ping() }),
-    systemCheck(),
-    ...(dns === undefined ? [] : [dnsCheck(dns)]),
-    breakerCheck(breakers),
-    lazyCheck('tunnel', () => (tunnel === undefined ? undefined : tunnelCheck(tunnel))),
-  ],
-})
+const services = await createScannerServices()
+const { config, logger, metrics, api, breakers, health } = services
 
 // --- Express ----------------------------------------------------------------------------
 const app = express()
@@ -100,12 +49,9 @@ app.get('/api/feed/:symbol', breaker, async (req, res) => {
 app.use(errorHandler)
 
 // --- Start, tunnel, shutdown ---------------------------------------------------------------
-await startDeployment({
-  config,
-  logger,
-  framework: 'express',
-  simulatorBin: fakeCloudflaredPath,
-  listen: () =>
+await services.start(
+  'express',
+  () =>
     new Promise((resolve, reject) => {
       const server = app.listen(config.port, config.host, (error) => {
         if (error) {
@@ -127,21 +73,4 @@ await startDeployment({
         })
       })
     }),
-  startTunnel: (choice, localUrl) => {
-    tunnel = createTunnel({ ...tunnelSettings(choice, config, localUrl, dns), logger, metrics })
-    return tunnel
-  },
-  drain: () => {
-    health.drain()
-  },
-  closers: [
-    { name: 'close health', run: () => health.close() },
-    { name: 'close DNS monitor', run: () => dns?.close() ?? Promise.resolve() },
-    {
-      name: 'close database',
-      run: () => {
-        db.close()
-      },
-    },
-  ],
-})
+)

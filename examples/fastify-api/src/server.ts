@@ -5,63 +5,12 @@
  * Run: `pnpm start`. Settings: see README.md.
  */
 import Fastify from 'fastify'
-import pretty from 'pino-pretty'
-import { Registry, collectDefaultMetrics } from 'prom-client'
-import {
-  breakerRoutes,
-  createDeploymentLogger,
-  createQuoteFeed,
-  createScannerApi,
-  dnsMonitorSettings,
-  healthSettings,
-  lazyCheck,
-  openDatabase,
-  readConfig,
-  startDeployment,
-  tunnelSettings,
-} from '@scanner-examples/domain'
-import { breakerCheck, createBreakerRegistry } from '@scanner/circuit-breaker'
 import { fastifyBreakerPlugin } from '@scanner/circuit-breaker/fastify'
-import {
-  createDnsMonitor,
-  createHealth,
-  databaseCheck,
-  dnsCheck,
-  systemCheck,
-} from '@scanner/health'
 import { fastifyHealthPlugin } from '@scanner/health/fastify'
-import { createTunnel, tunnelCheck, type Tunnel } from '@scanner/tunnel'
-import { fakeCloudflaredPath } from '@scanner/tunnel/testing'
+import { createScannerServices } from '@scanner-examples/domain'
 
-const config = readConfig()
-const logger = createDeploymentLogger(config, { name: 'scanner-api', pretty })
-
-// One prom-client registry handed to every package; served on GET /metrics.
-const metrics = new Registry()
-collectDefaultMetrics({ register: metrics })
-
-const db = await openDatabase({ path: config.databasePath })
-const feed = createQuoteFeed({ mode: config.feedMode })
-const api = createScannerApi({ db, feed })
-
-const breakers = createBreakerRegistry({ logger, metrics, routes: breakerRoutes })
-const dns = config.dnsCheck
-  ? createDnsMonitor({ ...dnsMonitorSettings(config), logger, metrics })
-  : undefined
-dns?.start()
-let tunnel: Tunnel | undefined
-const health = createHealth({
-  ...healthSettings(config),
-  logger,
-  metrics,
-  checks: [
-    databaseCheck({ ping: () => db.ping() }),
-    systemCheck(),
-    ...(dns === undefined ? [] : [dnsCheck(dns)]),
-    breakerCheck(breakers),
-    lazyCheck('tunnel', () => (tunnel === undefined ? undefined : tunnelCheck(tunnel))),
-  ],
-})
+const services = await createScannerServices()
+const { config, logger, metrics, api, breakers, health } = services
 
 // --- Fastify ----------------------------------------------------------------------------
 const app = Fastify({ loggerInstance: logger })
@@ -91,33 +40,10 @@ await app.register(
 )
 
 // --- Start, tunnel, shutdown ---------------------------------------------------------------
-await startDeployment({
-  config,
-  logger,
-  framework: 'fastify',
-  simulatorBin: fakeCloudflaredPath,
-  listen: async () => {
-    await app.listen({ port: config.port, host: config.host })
-    const address = app.server.address()
-    if (address === null || typeof address === 'string') throw new Error('not a TCP server')
-    const host = address.address.includes(':') ? `[${address.address}]` : address.address
-    return { url: `http://${host}:${address.port}`, close: () => app.close() }
-  },
-  startTunnel: (choice, localUrl) => {
-    tunnel = createTunnel({ ...tunnelSettings(choice, config, localUrl, dns), logger, metrics })
-    return tunnel
-  },
-  drain: () => {
-    health.drain()
-  },
-  closers: [
-    { name: 'close health', run: () => health.close() },
-    { name: 'close DNS monitor', run: () => dns?.close() ?? Promise.resolve() },
-    {
-      name: 'close database',
-      run: () => {
-        db.close()
-      },
-    },
-  ],
+await services.start('fastify', async () => {
+  await app.listen({ port: config.port, host: config.host })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('not a TCP server')
+  const host = address.address.includes(':') ? `[${address.address}]` : address.address
+  return { url: `http://${host}:${address.port}`, close: () => app.close() }
 })

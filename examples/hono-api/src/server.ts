@@ -8,63 +8,12 @@
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
-import pretty from 'pino-pretty'
-import { Registry, collectDefaultMetrics } from 'prom-client'
-import {
-  breakerRoutes,
-  createDeploymentLogger,
-  createQuoteFeed,
-  createScannerApi,
-  dnsMonitorSettings,
-  healthSettings,
-  lazyCheck,
-  openDatabase,
-  readConfig,
-  startDeployment,
-  tunnelSettings,
-} from '@scanner-examples/domain'
-import { breakerCheck, createBreakerRegistry } from '@scanner/circuit-breaker'
 import { createHonoBreaker } from '@scanner/circuit-breaker/hono'
-import {
-  createDnsMonitor,
-  createHealth,
-  databaseCheck,
-  dnsCheck,
-  systemCheck,
-} from '@scanner/health'
 import { createHonoHealthApp } from '@scanner/health/hono'
-import { createTunnel, tunnelCheck, type Tunnel } from '@scanner/tunnel'
-import { fakeCloudflaredPath } from '@scanner/tunnel/testing'
+import { createScannerServices } from '@scanner-examples/domain'
 
-const config = readConfig()
-const logger = createDeploymentLogger(config, { name: 'scanner-api', pretty })
-
-// One prom-client registry handed to every package; served on GET /metrics.
-const metrics = new Registry()
-collectDefaultMetrics({ register: metrics })
-
-const db = await openDatabase({ path: config.databasePath })
-const feed = createQuoteFeed({ mode: config.feedMode })
-const api = createScannerApi({ db, feed })
-
-const breakers = createBreakerRegistry({ logger, metrics, routes: breakerRoutes })
-const dns = config.dnsCheck
-  ? createDnsMonitor({ ...dnsMonitorSettings(config), logger, metrics })
-  : undefined
-dns?.start()
-let tunnel: Tunnel | undefined
-const health = createHealth({
-  ...healthSettings(config),
-  logger,
-  metrics,
-  checks: [
-    databaseCheck({ ping: () => db.ping() }),
-    systemCheck(),
-    ...(dns === undefined ? [] : [dnsCheck(dns)]),
-    breakerCheck(breakers),
-    lazyCheck('tunnel', () => (tunnel === undefined ? undefined : tunnelCheck(tunnel))),
-  ],
-})
+const services = await createScannerServices()
+const { config, logger, metrics, api, breakers, health } = services
 
 // --- Hono -------------------------------------------------------------------------------
 const app = new Hono()
@@ -87,21 +36,15 @@ app.get('/api/feed/:symbol', async (c) => c.json(await api.feedQuote(c.req.param
 app.onError(breaker.onError)
 
 // --- Start, tunnel, shutdown ---------------------------------------------------------------
-await startDeployment({
-  config,
-  logger,
-  framework: 'hono',
-  simulatorBin: fakeCloudflaredPath,
-  listen: () =>
+await services.start(
+  'hono',
+  () =>
     new Promise((resolve, reject) => {
-      // overrideGlobalObjects: false keeps the standard Response: @scanner/health answers with
-      // frozen header objects, which the lightweight Response of @hono/node-server cannot extend.
       const server = serve(
         {
           fetch: app.fetch,
           port: config.port,
           hostname: config.host,
-          overrideGlobalObjects: false,
         },
         () => {
           const { address, port } = server.address() as AddressInfo
@@ -120,21 +63,4 @@ await startDeployment({
       )
       server.once('error', reject)
     }),
-  startTunnel: (choice, localUrl) => {
-    tunnel = createTunnel({ ...tunnelSettings(choice, config, localUrl, dns), logger, metrics })
-    return tunnel
-  },
-  drain: () => {
-    health.drain()
-  },
-  closers: [
-    { name: 'close health', run: () => health.close() },
-    { name: 'close DNS monitor', run: () => dns?.close() ?? Promise.resolve() },
-    {
-      name: 'close database',
-      run: () => {
-        db.close()
-      },
-    },
-  ],
-})
+)

@@ -1,0 +1,141 @@
+import pretty from 'pino-pretty'
+import { Registry, collectDefaultMetrics } from 'prom-client'
+import { breakerCheck, createBreakerRegistry, type BreakerRegistry } from '@scanner/circuit-breaker'
+import type { ScannerLogger } from '@scanner/core'
+import {
+  createDnsMonitor,
+  createHealth,
+  databaseCheck,
+  dnsCheck,
+  systemCheck,
+  type Health,
+} from '@scanner/health'
+import { createTunnel, tunnelCheck, type Tunnel } from '@scanner/tunnel'
+import { fakeCloudflaredPath } from '@scanner/tunnel/testing'
+import { createScannerApi, type ScannerApi } from './api.js'
+import { readConfig, type DeploymentConfig } from './config.js'
+import { openDatabase } from './database.js'
+import { createQuoteFeed } from './feed.js'
+import {
+  breakerRoutes,
+  createDeploymentLogger,
+  dnsMonitorSettings,
+  healthSettings,
+  lazyCheck,
+  startDeployment,
+  tunnelSettings,
+  type Deployment,
+  type StartDeploymentOptions,
+} from './wiring.js'
+
+/** Everything a framework server needs, wired once: what is not about the framework. */
+export interface ScannerServices {
+  readonly config: DeploymentConfig
+  readonly logger: ScannerLogger
+  /** One prom-client registry handed to every package; serve it on `GET /metrics`. */
+  readonly metrics: Registry
+  /** The scanner API's operations (tickers, quotes, scan, the upstream feed). */
+  readonly api: ScannerApi
+  /** Circuit breakers per route pattern; hand it to the framework adapter. */
+  readonly breakers: BreakerRegistry
+  /** Health endpoints: database, system, DNS, breakers and tunnel checks. */
+  readonly health: Health
+  /** The tunnel supervisor, once {@link ScannerServices.start} created it. */
+  readonly tunnel: Tunnel | undefined
+  /**
+   * Listens (through the framework's `listen`), starts the tunnel and installs the
+   * SIGTERM/SIGINT shutdown: drain readiness, stop the tunnel, close the server, then the
+   * health endpoints, DNS monitor and database.
+   */
+  start(
+    framework: string,
+    listen: StartDeploymentOptions<Tunnel>['listen'],
+  ): Promise<Deployment<Tunnel>>
+}
+
+/**
+ * Reads the configuration from the environment and wires the `@scanner/*` packages for the
+ * example servers: logger, metrics registry, database, feed, breakers, DNS monitor, health.
+ *
+ * @example
+ * ```ts
+ * const services = await createScannerServices()
+ * const app = express()
+ * app.use(createExpressHealthHandler(services.health))
+ * // ... routes ...
+ * await services.start('express', () => listen(app, services.config))
+ * ```
+ */
+export async function createScannerServices(
+  options: { readonly env?: NodeJS.ProcessEnv; readonly argv?: readonly string[] } = {},
+): Promise<ScannerServices> {
+  const config = readConfig(options.env, options.argv)
+  const logger = createDeploymentLogger(config, { name: 'scanner-api', pretty })
+
+  const metrics = new Registry()
+  collectDefaultMetrics({ register: metrics })
+
+  const db = await openDatabase({ path: config.databasePath })
+  const feed = createQuoteFeed({ mode: config.feedMode })
+  const api = createScannerApi({ db, feed })
+
+  const breakers = createBreakerRegistry({ logger, metrics, routes: breakerRoutes })
+  const dns = config.dnsCheck
+    ? createDnsMonitor({ ...dnsMonitorSettings(config), logger, metrics })
+    : undefined
+  dns?.start()
+  let tunnel: Tunnel | undefined
+  const health = createHealth({
+    ...healthSettings(config),
+    logger,
+    metrics,
+    checks: [
+      databaseCheck({ ping: () => db.ping() }),
+      systemCheck(),
+      ...(dns === undefined ? [] : [dnsCheck(dns)]),
+      breakerCheck(breakers),
+      lazyCheck('tunnel', () => (tunnel === undefined ? undefined : tunnelCheck(tunnel))),
+    ],
+  })
+
+  return {
+    config,
+    logger,
+    metrics,
+    api,
+    breakers,
+    health,
+    get tunnel() {
+      return tunnel
+    },
+    start: (framework, listen) =>
+      startDeployment({
+        config,
+        logger,
+        framework,
+        simulatorBin: fakeCloudflaredPath,
+        listen,
+        startTunnel: (choice, localUrl) => {
+          tunnel = createTunnel({
+            ...tunnelSettings(choice, config, localUrl, dns),
+            logger,
+            metrics,
+          })
+          return tunnel
+        },
+        drain: () => {
+          health.drain()
+        },
+        closers: [
+          { name: 'close health', run: () => health.close() },
+          { name: 'close DNS monitor', run: () => dns?.close() ?? Promise.resolve() },
+          {
+            name: 'close database',
+            run: () => {
+              db.close()
+            },
+          },
+        ],
+      }),
+  }
+}
