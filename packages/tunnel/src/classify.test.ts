@@ -1280,6 +1280,28 @@ describe('createLineClassifier', () => {
     expect(c.classify(serve.replace('connIndex=0', 'connIndex=1')).incidentStart).toBe(true)
   })
 
+  it("counts the supervisor's `Connection terminated` echo after Retrying with its incident", () => {
+    const c = createLineClassifier()
+    const accept = `${TIME} ERR failed to accept incoming stream requests error="failed to accept QUIC stream: ${QUIC_IDLE}" connIndex=2 event=0 ip=198.41.192.7`
+    const retrying = `${TIME} INF Retrying connection in up to 1s connIndex=2 event=0 ip=198.41.192.7`
+    const terminated = `${TIME} WRN Connection terminated error="${QUIC_IDLE}" connIndex=2`
+    const incident = [accept, retrying, terminated].map((l) => c.classify(l))
+    expect(incident.map((e) => [e.kind, e.incidentStart])).toEqual([
+      ['quic-timeout', true],
+      ['retrying', undefined],
+      ['quic-timeout', false],
+    ])
+    // Only one echo: a second timeout on the connection is a new incident...
+    expect(c.classify(terminated).incidentStart).toBe(true)
+    // ...and so is the next one after a re-registration.
+    c.classify(
+      `${TIME} INF Registered tunnel connection connIndex=2 event=0 ip=198.41.192.7 location=ams08 protocol=quic`,
+    )
+    expect(c.classify(accept).incidentStart).toBe(true)
+    // A `Connection terminated` timeout with no incident before it starts one.
+    expect(createLineClassifier().classify(terminated).incidentStart).toBe(true)
+  })
+
   it('never throws on non-string input', () => {
     const c = createLineClassifier()
     expect(c.classify(undefined as unknown as string).kind).toBe('other')

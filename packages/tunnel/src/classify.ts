@@ -184,6 +184,11 @@ interface ConnState {
   open: boolean
   /** Cause of the last QUIC stream-accept failure on this connection. */
   acceptCause: 'timeout' | 'other' | undefined
+  /**
+   * The incident on this connection just ended with `Retrying connection …`; the supervisor's
+   * `Connection terminated` echo of the same error may still follow.
+   */
+  echoPending: boolean
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -250,7 +255,7 @@ export function createLineClassifier(): LineClassifier {
     let state = conns.get(key)
     if (!state) {
       if (conns.size >= MAX_TRACKED_CONNECTIONS) conns.clear()
-      state = { open: false, acceptCause: undefined }
+      state = { open: false, acceptCause: undefined, echoPending: false }
       conns.set(key, state)
     }
     return state
@@ -291,11 +296,15 @@ export function createLineClassifier(): LineClassifier {
 
     if (event.kind === 'quic-timeout') {
       const state = connState(event.connIndex)
-      event.incidentStart = !state.open || isDialMessage(event.message)
-      state.open = true
+      const echo = state.echoPending && startsWithIgnoreCase(event.message, 'connection terminated')
+      event.incidentStart = isDialMessage(event.message) || (!state.open && !echo)
+      // The echo closes what it echoes: the next timeout on this connection is a new incident.
+      state.open = event.incidentStart || state.open
+      state.echoPending = false
     } else if (event.kind === 'retrying' || event.kind === 'connection-registered') {
       const state = conns.get(event.connIndex ?? -1)
       if (state) {
+        state.echoPending = event.kind === 'retrying' && state.open
         state.open = false
         state.acceptCause = undefined
       }
