@@ -79,8 +79,6 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 export interface ContractOptions {
-  /** Number of errors of the uniqueness test. */
-  readonly errorCount?: number
   /** Shape of the request ID used when the incoming one is missing or invalid. */
   readonly generatedRequestId?: RegExp
 }
@@ -328,11 +326,11 @@ export function describeAdapter(
       expect((errors[0]?.obj.err as Error).stack).toContain(SECRET)
     })
 
-    it(`gives unique error IDs over ${contract.errorCount ?? 100_000} errors`, async () => {
+    it('gives unique error IDs over 100,000 errors', async () => {
       vi.useRealTimers()
       const { logger, errorIds } = captureLogger()
       const c = await start({ logger }, { errorThresholdPercentage: 100 })
-      const total = contract.errorCount ?? 100_000
+      const total = 100_000
       const seen = new Set<string>()
       const batch = 200
       for (let i = 0; i < total; i += batch) {
@@ -350,7 +348,8 @@ export function describeAdapter(
       expect(errorIds.length).toBe(total)
       expect(new Set(errorIds).size).toBe(total)
       expect(errorIds.every((id) => seen.has(id))).toBe(true)
-    }, 60_000)
+      // Express goes through real sockets on loopback, several times slower than the injectors.
+    }, 240_000)
 
     it('never leaks stacks or internal messages in production mode', async () => {
       const c = await start()
