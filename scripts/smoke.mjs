@@ -40,6 +40,19 @@ try {
   )
   execFileSync(process.execPath, ['smoke.mjs'], { cwd: scratch, stdio: 'inherit' })
   console.log(`smoke: ${checks.length} entries loaded`)
+  // Every bin runs from the consumer's side (`--version`).
+  let bins = 0
+  for (const dir of readdirSync(join(root, 'packages'))) {
+    const pkg = JSON.parse(readFileSync(join(root, 'packages', dir, 'package.json'), 'utf8'))
+    for (const [name, file] of Object.entries(pkg.bin ?? {})) {
+      const bin = join(scratch, 'node_modules', pkg.name, file)
+      const out = execFileSync(process.execPath, [bin, '--version'], { cwd: scratch }).toString()
+      if (out.trim() !== pkg.version) throw new Error(`${name} --version printed ${out}`)
+      console.log(`bin ${name} --version: ${out.trim()}`)
+      bins++
+    }
+  }
+  console.log(`smoke: ${bins} bin(s) ran`)
 } finally {
   rmSync(scratch, { recursive: true, force: true })
 }
