@@ -32,7 +32,8 @@
  *                      FAKE_CLOUDFLARED_CRASH_AFTER_MS
  *     self-update      register, then after FAKE_CLOUDFLARED_CRASH_AFTER_MS log the update and exit 11
  *     quic-timeouts    register, then print FAKE_CLOUDFLARED_QUIC_INCIDENTS QUIC timeout incidents
- *                      (the real 3 lines each, then `Retrying connection in up to 1s` and a new
+ *                      (the real 3 lines each, then `Retrying connection in up to 1s`, the
+ *                      supervisor's `Connection terminated` echo of the timeout and a new
  *                      registration), one every FAKE_CLOUDFLARED_FAULT_INTERVAL_MS, on
  *                      connections 0, 1, 2, 3, 0, ...; then `QUIC incidents done count=N`
  *     lost-connections register, then after FAKE_CLOUDFLARED_CRASH_AFTER_MS lose every connection
@@ -637,6 +638,11 @@ function quicIncident(connIndex) {
     ...f,
   })
   log('info', 'Retrying connection in up to 1s', f)
+  // cloudflared's supervisor then reports the same error once more (supervisor.go).
+  log(level, 'Connection terminated', {
+    error: 'failed to accept QUIC stream: timeout: no recent network activity',
+    connIndex,
+  })
   after(num('RECONNECT_MS', 30), () => register(connIndex))
 }
 

@@ -8,7 +8,7 @@ import { nextEvent, stopAll, tempDir, tunnelFor, waitFor } from './helpers.js'
 afterEach(stopAll)
 
 describe('QUIC timeouts', () => {
-  it('three incidents printed as nine lines cause exactly one restart', async () => {
+  it('three incidents printed as twelve timeout lines (with the echoes) cause exactly one restart', async () => {
     const counterFile = join(tempDir(), 'starts')
     const tunnel = tunnelFor({
       env: fakeCloudflaredEnv(['quic-timeouts', 'normal'], {
@@ -28,7 +28,8 @@ describe('QUIC timeouts', () => {
     const firstPid = tunnel.pid
     await nextEvent(tunnel, 'restart')
     await waitFor(() => tunnel.state === 'running' && tunnel.pid !== firstPid, 10_000, 'second run')
-    expect(quicLines).toHaveLength(9)
+    expect(quicLines).toHaveLength(12)
+    expect(quicLines.filter((l) => l.event.incidentStart === true)).toHaveLength(3)
     expect(new Set(quicLines.map((l) => l.event.connIndex))).toEqual(new Set([0, 1, 2]))
     expect(restarts).toHaveLength(1)
     expect(restarts[0]!.reason).toBe('quic-timeouts')
