@@ -71,11 +71,15 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
 }
 
 async function startChild(framework: Framework, mode: Mode): Promise<[ChildProcess, number]> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), 'serve', framework, mode],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+  // `pnpm bench` pins the load generator (this process) and the server to different CPUs
+  // when it can (BENCH_SERVER_CPUS), so that they do not compete for one.
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), 'serve', framework, mode]
+  const cpus = process.env.BENCH_SERVER_CPUS
+  const child = cpus
+    ? spawn('taskset', ['-c', cpus, process.execPath, ...args], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => {
       reject(new Error(`server exited with ${String(code)}`))

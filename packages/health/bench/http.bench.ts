@@ -79,11 +79,15 @@ async function serve(framework: Framework): Promise<number> {
 }
 
 async function startChild(framework: Framework): Promise<[ChildProcess, number]> {
-  const child = spawn(
-    process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), 'serve', framework],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  )
+  // `pnpm bench` pins the load generator (this process) and the server to different CPUs
+  // when it can (BENCH_SERVER_CPUS), so that they do not compete for one.
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), 'serve', framework]
+  const cpus = process.env.BENCH_SERVER_CPUS
+  const child = cpus
+    ? spawn('taskset', ['-c', cpus, process.execPath, ...args], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     child.once('exit', (code) => {
       reject(new Error(`server exited with ${String(code)}`))
