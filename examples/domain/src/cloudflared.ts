@@ -1,41 +1,9 @@
-import { accessSync, constants, statSync } from 'node:fs'
-import { delimiter, isAbsolute, join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { ScannerError } from '@scanner/core'
+import { findExecutable } from '@scanner/tunnel'
 import type { DeploymentConfig } from './config.js'
 
-/**
- * Finds an executable on `PATH` (with `PATHEXT` on Windows), or returns `undefined`.
- *
- * @example
- * ```ts
- * findExecutable('cloudflared') // '/usr/local/bin/cloudflared' or undefined
- * ```
- */
-export function findExecutable(
-  name: string,
-  env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
-  const extensions =
-    process.platform === 'win32' ? (env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';') : ['']
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue
-    for (const ext of extensions) {
-      const candidate = join(dir, name + ext)
-      if (isExecutable(candidate)) return candidate
-    }
-  }
-  return undefined
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    if (!statSync(path).isFile()) return false
-    accessSync(path, constants.X_OK)
-    return true
-  } catch {
-    return false
-  }
-}
+export { findExecutable }
 
 /** Extra `createTunnel` options attached to a choice (the demo's simulator settings). */
 export interface TunnelExtras {
@@ -88,8 +56,8 @@ export function chooseTunnel(
 
   let bin: string | undefined
   if (config.cloudflaredBin !== undefined) {
-    bin = isAbsolute(config.cloudflaredBin) ? config.cloudflaredBin : resolve(config.cloudflaredBin)
-    if (!isExecutable(bin)) {
+    bin = findExecutable(resolve(config.cloudflaredBin), context.env)
+    if (bin === undefined) {
       throw new ScannerError(
         'ERR_EXAMPLE_CLOUDFLARED_BIN',
         `CLOUDFLARED_BIN is set to "${config.cloudflaredBin}", which is not an executable file`,

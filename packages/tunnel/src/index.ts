@@ -57,6 +57,7 @@ export type {
   CloudflaredCommand,
 } from './args.js'
 export { probeReady } from './readiness.js'
+export { findExecutable } from './internal/proc.js'
 export type { ReadyResult, ProbeReadyOptions, UrlProbeResult } from './readiness.js'
 export { TunnelError, isTunnelError } from './errors.js'
 export type { TunnelErrorCode, TunnelErrorOptions } from './errors.js'

@@ -3,7 +3,15 @@ import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path'
 
-/** Finds an executable: a path (absolute or relative to `cwd`) or a name searched on PATH. */
+/**
+ * Finds an executable: a path (absolute or relative to `cwd`) or a name searched on `PATH`.
+ * Returns its absolute path, or `undefined` when there is no executable file there.
+ *
+ * @example
+ * ```ts
+ * findExecutable('cloudflared') // '/usr/local/bin/cloudflared' or undefined
+ * ```
+ */
 export function findExecutable(
   bin: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
