@@ -76,13 +76,7 @@ export function describeExampleSmoke(name: string, cwd: string): void {
       server = await startExample({ cwd, env: smokeEnvironment(dns.address) })
     })
     afterAll(async () => {
-      if (server.child.exitCode === null && server.child.pid !== undefined) {
-        try {
-          process.kill(-server.child.pid, 'SIGKILL')
-        } catch {
-          // already gone
-        }
-      }
+      server.kill()
       await dns.close()
     })
 

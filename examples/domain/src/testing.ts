@@ -85,6 +85,8 @@ export interface RunningExample {
    * code (or signal name); SIGKILLs the process group after `timeoutMs`.
    */
   stop(signal?: NodeJS.Signals | null, timeoutMs?: number): Promise<number | NodeJS.Signals>
+  /** SIGKILLs the whole process group now if the process still runs (test clean-up). */
+  kill(): void
 }
 
 /**
@@ -155,7 +157,7 @@ export async function startExample(options: {
     const match = await waitForOutput(/listening on (http:\/\/\S+)/, options.timeoutMs ?? 20_000)
     url = match[1] ?? ''
   } catch (error) {
-    if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL')
+    if (child.pid !== undefined && child.exitCode === null) killGroup(child.pid)
     throw error
   }
 
@@ -176,6 +178,9 @@ export async function startExample(options: {
       } finally {
         clearTimeout(timer)
       }
+    },
+    kill() {
+      if (child.exitCode === null && child.pid !== undefined) killGroup(child.pid)
     },
   }
 }

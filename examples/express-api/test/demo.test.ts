@@ -44,13 +44,7 @@ describe('pnpm demo', () => {
     demo = await startExample({ cwd, env, command: process.execPath, args })
   })
   afterAll(async () => {
-    if (demo.child.exitCode === null && demo.child.pid !== undefined) {
-      try {
-        process.kill(-demo.child.pid, 'SIGKILL')
-      } catch {
-        // already gone
-      }
-    }
+    demo.kill()
     await dns.close()
   })
 
