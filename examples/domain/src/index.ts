@@ -32,6 +32,8 @@ export {
   tunnelSettings,
   breakerRoutes,
   healthSettings,
+  listeningServer,
+  serverUrl,
 } from './wiring.js'
 export type {
   Deployment,

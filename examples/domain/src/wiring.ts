@@ -1,3 +1,4 @@
+import type { Server } from 'node:http'
 import { createLogger, type HealthCheck, type Logger, type ScannerLogger } from '@scanner/core'
 import { chooseTunnel, type TunnelChoice } from './cloudflared.js'
 import { createDemoSimulatorFiles, startDemoFaults, type DemoSimulatorFiles } from './demo.js'
@@ -371,3 +372,37 @@ export const breakerRoutes = Object.freeze({
     resetTimeoutMs: 15_000,
   }),
 })
+
+/**
+ * The URL a listening Node HTTP server answers on (`http://127.0.0.1:8000`, IPv6 in brackets).
+ *
+ * @example
+ * ```ts
+ * const url = serverUrl(app.server) // after listen
+ * ```
+ */
+export function serverUrl(server: Pick<Server, 'address'>): string {
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new TypeError('not a TCP server')
+  const host = address.address.includes(':') ? `[${address.address}]` : address.address
+  return `http://${host}:${address.port}`
+}
+
+/**
+ * What `listen` hands to {@link startDeployment} for a listening Node HTTP server: its URL and
+ * a `close()` that stops accepting, closes idle keep-alive connections and resolves once the
+ * open requests are done.
+ */
+export function listeningServer(server: Server): { url: string; close(): Promise<void> } {
+  return {
+    url: serverUrl(server),
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => {
+          if (error) reject(error)
+          else resolve()
+        })
+        server.closeIdleConnections()
+      }),
+  }
+}

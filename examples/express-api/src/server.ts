@@ -4,11 +4,10 @@
  *
  * Run: `pnpm start` (or `pnpm demo` for the guided demo). Settings: see README.md.
  */
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { createExpressBreaker } from '@scanner/circuit-breaker/express'
 import { createExpressHealthHandler } from '@scanner/health/express'
-import { createScannerServices } from '@scanner-examples/domain'
+import { createScannerServices, listeningServer } from '@scanner-examples/domain'
 
 const services = await createScannerServices()
 const { config, logger, metrics, api, breakers, health } = services
@@ -58,19 +57,7 @@ await services.start(
           reject(error)
           return
         }
-        const { address, port } = server.address() as AddressInfo
-        const host = address.includes(':') ? `[${address}]` : address
-        resolve({
-          url: `http://${host}:${port}`,
-          close: () =>
-            new Promise<void>((done, fail) => {
-              server.close((err) => {
-                if (err) fail(err)
-                else done()
-              })
-              server.closeIdleConnections()
-            }),
-        })
+        resolve(listeningServer(server))
       })
     }),
 )

@@ -7,7 +7,7 @@
 import Fastify from 'fastify'
 import { fastifyBreakerPlugin } from '@scanner/circuit-breaker/fastify'
 import { fastifyHealthPlugin } from '@scanner/health/fastify'
-import { createScannerServices } from '@scanner-examples/domain'
+import { createScannerServices, serverUrl } from '@scanner-examples/domain'
 
 const services = await createScannerServices()
 const { config, logger, metrics, api, breakers, health } = services
@@ -42,8 +42,5 @@ await app.register(
 // --- Start, tunnel, shutdown ---------------------------------------------------------------
 await services.start('fastify', async () => {
   await app.listen({ port: config.port, host: config.host })
-  const address = app.server.address()
-  if (address === null || typeof address === 'string') throw new Error('not a TCP server')
-  const host = address.address.includes(':') ? `[${address.address}]` : address.address
-  return { url: `http://${host}:${address.port}`, close: () => app.close() }
+  return { url: serverUrl(app.server), close: () => app.close() }
 })

@@ -5,12 +5,12 @@
  *
  * Run: `pnpm start`. Settings: see README.md.
  */
-import type { AddressInfo } from 'node:net'
+import type { Server } from 'node:http'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 import { createHonoBreaker } from '@scanner/circuit-breaker/hono'
 import { createHonoHealthApp } from '@scanner/health/hono'
-import { createScannerServices } from '@scanner-examples/domain'
+import { createScannerServices, listeningServer } from '@scanner-examples/domain'
 
 const services = await createScannerServices()
 const { config, logger, metrics, api, breakers, health } = services
@@ -47,18 +47,7 @@ await services.start(
           hostname: config.host,
         },
         () => {
-          const { address, port } = server.address() as AddressInfo
-          const host = address.includes(':') ? `[${address}]` : address
-          resolve({
-            url: `http://${host}:${port}`,
-            close: () =>
-              new Promise<void>((done, fail) => {
-                server.close((err) => {
-                  if (err) fail(err)
-                  else done()
-                })
-              }),
-          })
+          resolve(listeningServer(server as Server))
         },
       )
       server.once('error', reject)
