@@ -1,3 +1,4 @@
+import pRetry from 'p-retry'
 import { describe, expect, it } from 'vitest'
 import { createBackoff, defaultBackoffOptions } from './backoff.js'
 
@@ -70,6 +71,29 @@ describe('createBackoff', () => {
       createBackoff({ initialDelayMs: 200, factor: 1.5, maxDelayMs: 9000 }).toPRetryOptions(),
     ).toEqual({ factor: 1.5, minTimeout: 200, maxTimeout: 9000, randomize: true })
     expect(createBackoff({ jitter: 'none' }).toPRetryOptions().randomize).toBe(false)
+  })
+
+  it('drives p-retry itself', async () => {
+    const backoff = createBackoff({ initialDelayMs: 1, maxDelayMs: 4, jitter: 'none' })
+    let calls = 0
+    const retriesLeft: number[] = []
+    const result = await pRetry(
+      () => {
+        calls++
+        if (calls < 3) throw new Error(`attempt ${calls}`)
+        return 'ok'
+      },
+      {
+        retries: 5,
+        ...backoff.toPRetryOptions(),
+        onFailedAttempt: (context) => {
+          retriesLeft.push(context.retriesLeft)
+        },
+      },
+    )
+    expect(result).toBe('ok')
+    expect(calls).toBe(3)
+    expect(retriesLeft).toEqual([5, 4])
   })
 
   it.each([
