@@ -142,6 +142,39 @@ describe('createBreakerRegistry', () => {
     expect(route.stats()).toMatchObject({ timeouts: 1, failures: 1 })
   })
 
+  it('times out each slow call at its own deadline, and only the slow ones', async () => {
+    registry = createBreakerRegistry({ timeoutMs: 100, volumeThreshold: 100 })
+    const route = registry.get('GET /slow')
+    const acquire = () => {
+      const call = route.acquire()
+      if (!call.admitted) throw new Error('refused')
+      return call
+    }
+    const first = acquire() // t=0, deadline 100
+    await vi.advanceTimersByTimeAsync(40)
+    const second = acquire() // t=40, deadline 140
+    await vi.advanceTimersByTimeAsync(40)
+    const third = acquire() // t=80, deadline 180
+    await vi.advanceTimersByTimeAsync(10)
+    second.end(200) // t=90: in time
+    await vi.advanceTimersByTimeAsync(9)
+    expect(route.stats()).toMatchObject({ timeouts: 0, successes: 1 }) // t=99
+    await vi.advanceTimersByTimeAsync(1)
+    expect(route.stats()).toMatchObject({ timeouts: 1, successes: 1 }) // t=100: first
+    first.end(200) // too late: ignored
+    await vi.advanceTimersByTimeAsync(79)
+    expect(route.stats()).toMatchObject({ timeouts: 1, successes: 1 }) // t=179
+    await vi.advanceTimersByTimeAsync(1)
+    expect(route.stats()).toMatchObject({ timeouts: 2, failures: 2, successes: 1 }) // t=180
+    third.end(200)
+    // Nothing left running: no timer stays armed.
+    expect(vi.getTimerCount()).toBe(1) // the shared bucket rotation interval only
+    const fourth = acquire()
+    fourth.end(503)
+    expect(route.stats()).toMatchObject({ timeouts: 2, failures: 3, successes: 1 })
+    expect(vi.getTimerCount()).toBe(1)
+  })
+
   it('rejects beyond capacity with ERR_BREAKER_CAPACITY, keeping the opossum error as cause', async () => {
     registry = createBreakerRegistry({ capacity: 1 })
     const route = registry.get('GET /x')

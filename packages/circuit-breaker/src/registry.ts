@@ -245,10 +245,14 @@ class Call implements BreakerCall, Task {
   started = false
   settled = false
   controller: AbortController | undefined
+  /** When the slow-call limit fires (ms since the epoch); 0 without a limit. */
+  deadline = 0
+  /** Neighbours in the route's queue of running calls (oldest first). */
+  prev: Call | undefined
+  next: Call | undefined
   #route: Route
   #resolve: ((value: unknown) => void) | undefined
   #reject: ((reason: unknown) => void) | undefined
-  #timer: NodeJS.Timeout | undefined
 
   constructor(route: Route) {
     this.#route = route
@@ -259,12 +263,7 @@ class Call implements BreakerCall, Task {
     return new Promise((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
-      const ms = this.#route.options.timeoutMs
-      if (ms > 0) {
-        const timer = setTimeout(timeOut, ms, this)
-        timer.unref()
-        this.#timer = timer
-      }
+      this.#route.track(this)
     })
   }
 
@@ -281,8 +280,8 @@ class Call implements BreakerCall, Task {
   end(status: number, error?: unknown): void {
     if (this.settled) return
     this.settled = true
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
     const route = this.#route
+    route.untrack(this)
     let failed: boolean
     try {
       failed = route.options.isFailure(status, error)
@@ -299,8 +298,8 @@ class Call implements BreakerCall, Task {
   }
 }
 
-function timeOut(call: Call): void {
-  call.timeout()
+function expire(route: Route): void {
+  route.expire()
 }
 
 function startTask(task: Task): Promise<unknown> {
@@ -321,6 +320,12 @@ class Route implements RouteBreaker {
   #failures = 0
   #timeouts = 0
   #rejections = 0
+  // Running calls in start order. Every call of a route has the same slow-call limit, so the
+  // oldest is always the first to expire: one timer per route, armed for the oldest call,
+  // instead of a timer per request.
+  #oldest: Call | undefined
+  #newest: Call | undefined
+  #timer: NodeJS.Timeout | undefined
 
   constructor(key: string, options: ResolvedBreakerOptions, host: Host) {
     this.key = key
@@ -398,6 +403,53 @@ class Route implements RouteBreaker {
       host.log.info(fields, state === 'closed' ? 'circuit closed' : 'circuit half-open')
     }
     host.events.emit(state === 'closed' ? 'close' : state, event)
+  }
+
+  /** Starts the slow-call clock of a call that opossum let through. */
+  track(call: Call): void {
+    const ms = this.options.timeoutMs
+    if (ms <= 0) return
+    call.deadline = Date.now() + ms
+    const newest = this.#newest
+    call.prev = newest
+    if (newest === undefined) this.#oldest = call
+    else newest.next = call
+    this.#newest = call
+    if (this.#timer === undefined) this.#arm(ms)
+  }
+
+  /** Takes a finished call out of the queue of running calls. */
+  untrack(call: Call): void {
+    if (call.deadline === 0) return
+    const { prev, next } = call
+    if (prev === undefined) this.#oldest = next
+    else prev.next = next
+    if (next === undefined) this.#newest = prev
+    else next.prev = prev
+    call.prev = call.next = undefined
+    if (this.#oldest === undefined && this.#timer !== undefined) {
+      clearTimeout(this.#timer)
+      this.#timer = undefined
+    }
+  }
+
+  /** Times out every call past its deadline, then re-arms for the oldest one left. */
+  expire(): void {
+    this.#timer = undefined
+    const now = Date.now()
+    let call = this.#oldest
+    while (call !== undefined && call.deadline <= now) {
+      this.untrack(call)
+      call.timeout()
+      call = this.#oldest
+    }
+    if (call !== undefined && this.#timer === undefined) this.#arm(call.deadline - now)
+  }
+
+  #arm(ms: number): void {
+    const timer = setTimeout(expire, Math.max(1, ms), this)
+    timer.unref()
+    this.#timer = timer
   }
 
   /** Records an outcome in the counters and metrics. */
@@ -526,6 +578,8 @@ class Route implements RouteBreaker {
   }
 
   shutdown(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timer = undefined
     this.#cb.shutdown()
     const metrics = this.#host.metrics
     if (metrics === undefined) return
@@ -597,12 +651,15 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
   const breakers = new Map<string, Route>()
   let closed = false
 
+  let newest: Route | undefined
   const get = (key: string): Route => {
+    if (newest?.key === key) return newest
     let route = breakers.get(key)
     if (route !== undefined) {
       // Refresh the LRU position (Map keeps insertion order).
       breakers.delete(key)
       breakers.set(key, route)
+      newest = route
       return route
     }
     if (closed) {
@@ -613,6 +670,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
     }
     route = new Route(key, overrides.get(key) ?? defaults, host)
     breakers.set(key, route)
+    newest = route
     if (breakers.size > maxBreakers) {
       const oldest = breakers.keys().next().value
       if (oldest !== undefined) {
@@ -667,6 +725,7 @@ export function createBreakerRegistry(options: BreakerRegistryOptions = {}): Bre
         closed = true
         for (const route of breakers.values()) route.shutdown()
         breakers.clear()
+        newest = undefined
         for (const { timer, emitter } of rotations.values()) {
           clearInterval(timer)
           emitter.removeAllListeners()

@@ -1,9 +1,19 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
 import { createHonoBreaker } from '@scanner/circuit-breaker/hono'
+import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { describeAdapter, type MakeClient } from './contract.js'
+import { describeAdapter, type MakeClient, type RouteDef } from './contract.js'
+import type { BreakerRegistry } from '@scanner/circuit-breaker'
+import type { HonoBreakerOptions } from '@scanner/circuit-breaker/hono'
 
-const makeClient: MakeClient = (registry, options, routes) => {
+function createApp(
+  registry: BreakerRegistry,
+  options: HonoBreakerOptions,
+  routes: readonly RouteDef[],
+): Hono {
   const app = new Hono()
   const { middleware, onError } = createHonoBreaker(registry, options)
   app.use(middleware)
@@ -14,6 +24,12 @@ const makeClient: MakeClient = (registry, options, routes) => {
       return c.json(body, status as ContentfulStatusCode)
     })
   }
+  return app
+}
+
+// Fetch API only (app.request): what Bun, Deno and workers see.
+const makeClient: MakeClient = (registry, options, routes) => {
+  const app = createApp(registry, options, routes)
   return Promise.resolve({
     async request(path, headers = {}) {
       const res = await app.request(path, { headers })
@@ -24,4 +40,26 @@ const makeClient: MakeClient = (registry, options, routes) => {
   })
 }
 
+// Under @hono/node-server on a real socket: the adapter reads and writes Node's own headers.
+const makeNodeClient: MakeClient = async (registry, options, routes) => {
+  const app = createApp(registry, options, routes)
+  const server = createServer(getRequestListener(app.fetch)).listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  return {
+    async request(path, headers = {}) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers })
+      const text = await res.text()
+      return { status: res.status, header: (name) => res.headers.get(name), text }
+    },
+    async close() {
+      server.closeAllConnections()
+      server.close()
+      await once(server, 'close')
+    },
+  }
+}
+
 describeAdapter('hono', makeClient)
+// The Fetch API run above proves unique IDs over 100,000 errors with the same adapter code.
+describeAdapter('hono on @hono/node-server', makeNodeClient, { uniqueErrors: 10_000 })

@@ -6,16 +6,6 @@ const POOL_SIZE = 4096
 const pool = new Uint8Array(POOL_SIZE)
 let poolOffset = POOL_SIZE
 
-function randomBytes10(): Uint8Array {
-  if (poolOffset + 10 > POOL_SIZE) {
-    randomFillSync(pool)
-    poolOffset = 0
-  }
-  const out = pool.subarray(poolOffset, poolOffset + 10)
-  poolOffset += 10
-  return out
-}
-
 function encodeTime(ms: number): string {
   let out = ''
   let value = ms
@@ -26,22 +16,35 @@ function encodeTime(ms: number): string {
   return out
 }
 
-function encodeRandom(bytes: Uint8Array): string {
-  // 80 bits -> 16 characters of 5 bits each.
+// 80 random bits -> 16 characters of 5 bits each, read straight from the pool.
+function encodeRandom(): string {
+  if (poolOffset + 10 > POOL_SIZE) {
+    randomFillSync(pool)
+    poolOffset = 0
+  }
+  const o = poolOffset
+  poolOffset += 10
   let out = ''
-  let buffer = 0
-  let bits = 0
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte
-    bits += 8
-    while (bits >= 5) {
-      bits -= 5
-      out += ALPHABET.charAt((buffer >> bits) & 31)
-    }
-    buffer &= (1 << bits) - 1
+  // Two 40-bit halves of 5 bytes each = 8 characters each.
+  for (let half = 0; half < 10; half += 5) {
+    const hi = (pool[o + half]! << 12) | (pool[o + half + 1]! << 4) | (pool[o + half + 2]! >> 4)
+    const lo = ((pool[o + half + 2]! & 15) << 16) | (pool[o + half + 3]! << 8) | pool[o + half + 4]!
+    out +=
+      ALPHABET[(hi >> 15) & 31]! +
+      ALPHABET[(hi >> 10) & 31]! +
+      ALPHABET[(hi >> 5) & 31]! +
+      ALPHABET[hi & 31]! +
+      ALPHABET[(lo >> 15) & 31]! +
+      ALPHABET[(lo >> 10) & 31]! +
+      ALPHABET[(lo >> 5) & 31]! +
+      ALPHABET[lo & 31]!
   }
   return out
 }
+
+// The time part changes once per millisecond; IDs made in the same millisecond share it.
+let lastTime = -1
+let lastTimePart = ''
 
 /**
  * Creates an error ID: `err_` followed by 26 Crockford base32 characters, the first 10 from
@@ -54,7 +57,11 @@ function encodeRandom(bytes: Uint8Array): string {
  * ```
  */
 export function createErrorId(now: number = Date.now()): string {
-  return 'err_' + encodeTime(now) + encodeRandom(randomBytes10())
+  if (now !== lastTime) {
+    lastTimePart = 'err_' + encodeTime(now)
+    lastTime = now
+  }
+  return lastTimePart + encodeRandom()
 }
 
 /**
