@@ -43,7 +43,10 @@ const makeClient: MakeClient = (registry, options, routes) => {
 // Under @hono/node-server on a real socket: the adapter reads and writes Node's own headers.
 const makeNodeClient: MakeClient = async (registry, options, routes) => {
   const app = createApp(registry, options, routes)
-  const server = createServer(getRequestListener(app.fetch)).listen(0, '127.0.0.1')
+  const listener = getRequestListener(app.fetch)
+  const server = createServer((req, res) => {
+    void listener(req, res)
+  }).listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
   return {

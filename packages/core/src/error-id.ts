@@ -25,19 +25,18 @@ function encodeRandom(): string {
   const o = poolOffset
   poolOffset += 10
   let out = ''
-  // Two 40-bit halves of 5 bytes each = 8 characters each.
-  for (let half = 0; half < 10; half += 5) {
-    const hi = (pool[o + half]! << 12) | (pool[o + half + 1]! << 4) | (pool[o + half + 2]! >> 4)
-    const lo = ((pool[o + half + 2]! & 15) << 16) | (pool[o + half + 3]! << 8) | pool[o + half + 4]!
-    out +=
-      ALPHABET[(hi >> 15) & 31]! +
-      ALPHABET[(hi >> 10) & 31]! +
-      ALPHABET[(hi >> 5) & 31]! +
-      ALPHABET[hi & 31]! +
-      ALPHABET[(lo >> 15) & 31]! +
-      ALPHABET[(lo >> 10) & 31]! +
-      ALPHABET[(lo >> 5) & 31]! +
-      ALPHABET[lo & 31]!
+  let buffer = 0
+  let bits = 0
+  for (let i = o; i < o + 10; i++) {
+    buffer = ((buffer << 8) | (pool[i] ?? 0)) & 0xfff // at most 4 + 8 bits are pending
+    bits += 8
+    if (bits >= 10) {
+      bits -= 10
+      out += ALPHABET.charAt((buffer >> (bits + 5)) & 31) + ALPHABET.charAt((buffer >> bits) & 31)
+    } else {
+      bits -= 5
+      out += ALPHABET.charAt((buffer >> bits) & 31)
+    }
   }
   return out
 }
