@@ -25,6 +25,50 @@ describe('createHealth', () => {
     expect((await health.handle(get('/health/live/'))).headers).not.toBe(live.headers)
   })
 
+  it('answers synchronously with respond() when no check has to run', async () => {
+    vi.useFakeTimers()
+    try {
+      let runs = 0
+      const health = createHealth({
+        cacheTtlMs: 1000,
+        checks: [{ name: 'db', run: () => void runs++ }],
+      })
+      // Liveness and 404/405 never wait for anything.
+      const live = health.respond(get('/health/live/'))
+      expect(live).not.toBeInstanceOf(Promise)
+      expect(live).toMatchObject({ status: 200, body: '{"status":"alive"}' })
+      expect(health.respond(get('/nope'))).toMatchObject({ status: 404 })
+      // The first detailed request runs the check: a promise.
+      const first = health.respond(get('/health/detailed/'))
+      expect(first).toBeInstanceOf(Promise)
+      expect(await first).toMatchObject({ status: 200 })
+      expect(runs).toBe(1)
+      // While the result is cached, every endpoint answers at once, with a fresh timestamp.
+      vi.advanceTimersByTime(500)
+      const cached = health.respond(get('/health/detailed/'))
+      expect(cached).not.toBeInstanceOf(Promise)
+      const body = JSON.parse((cached as { body: string }).body) as Record<string, unknown>
+      expect(body).toMatchObject({ status: 'healthy', components: { db: { status: 'healthy' } } })
+      expect(body.timestamp).toBe(new Date().toISOString())
+      expect(health.respond(get('/health/ready/'))).toMatchObject({ status: 200 })
+      expect(health.respond(get('/health/'))).toMatchObject({ status: 200 })
+      expect(runs).toBe(1)
+      // Once the TTL has passed, the check runs again.
+      vi.advanceTimersByTime(500)
+      const stale = health.respond(get('/health/ready/'))
+      expect(stale).toBeInstanceOf(Promise)
+      await stale
+      expect(runs).toBe(2)
+      // Draining readiness needs no check either.
+      health.drain()
+      vi.advanceTimersByTime(5000)
+      expect(health.respond(get('/health/ready/'))).toMatchObject({ status: 503 })
+      await health.close()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it('lists its routes for adapters and serves at the root with prefix "/"', async () => {
     const health = createHealth({ prefix: '/' })
     expect(health.prefix).toBe('')

@@ -17,7 +17,12 @@ import {
 import { createHealthMetrics, type HealthMetrics } from './internal/metrics.js'
 import { prefersHealthJson } from './internal/negotiate.js'
 import { healthJsonStatus, toHealthJsonChecks } from './internal/render.js'
-import { CheckRunner, errorMessage, type ComponentResult } from './internal/runner.js'
+import {
+  CheckRunner,
+  errorMessage,
+  type ComponentResult,
+  type RunResult,
+} from './internal/runner.js'
 import { SystemSampler, type SystemSnapshot } from './internal/system.js'
 
 /** The four endpoints served under the prefix. */
@@ -164,6 +169,12 @@ export interface Health {
   readonly draining: boolean
   /** Answers one request; never rejects. */
   handle(request: HealthRequest): Promise<HealthResponse>
+  /**
+   * Like {@link Health.handle}, but answers synchronously when no check has to run (liveness,
+   * draining, 404/405, results still cached), so adapters skip a promise on the probe hot
+   * path. Never throws; a returned promise never rejects.
+   */
+  respond(request: HealthRequest): HealthResponse | Promise<HealthResponse>
   /** Answers a Fetch API request (Hono, Bun, Deno, workers). */
   fetch(request: Request, info?: { readonly remoteAddress?: string | undefined }): Promise<Response>
   /** Runs the checks (or reuses cached results) and returns the report. */
@@ -412,10 +423,11 @@ export function createHealth(options: HealthOptions = {}): Health {
 
   const system = (): SystemSnapshot => (sampler ??= new SystemSampler()).snapshot()
 
-  const run = async (): Promise<HealthReport> => {
-    const result = await runner.run()
-    return { ...result, timestamp: new Date().toISOString() }
-  }
+  const report = (result: RunResult): HealthReport => ({
+    ...result,
+    timestamp: new Date().toISOString(),
+  })
+  const run = async (): Promise<HealthReport> => report(await runner.run())
 
   // A fresh headers object per response: some servers (@hono/node-server) add to it.
   const reply = (
@@ -429,11 +441,14 @@ export function createHealth(options: HealthOptions = {}): Health {
     body: head ? '' : JSON.stringify(body),
   })
 
-  const answer = async (
+  // Answers an endpoint; `report` is required by every endpoint but liveness and a draining
+  // readiness (see `needsReport`).
+  const answer = (
     endpoint: HealthEndpoint,
     request: HealthRequest,
     head: boolean,
-  ): Promise<HealthResponse> => {
+    report: HealthReport | undefined,
+  ): HealthResponse => {
     const healthJson =
       format === 'health+json' || (format === 'auto' && prefersHealthJson(request.headers))
     if (endpoint === 'live') {
@@ -448,7 +463,7 @@ export function createHealth(options: HealthOptions = {}): Health {
           healthJson ? { status: 'fail', output: 'draining' } : { status: 'draining' },
         )
       }
-      const report = await run()
+      if (report === undefined) throw new Error('no report')
       if (report.status === 'unhealthy') {
         return reply(
           503,
@@ -461,7 +476,7 @@ export function createHealth(options: HealthOptions = {}): Health {
       }
       return reply(200, healthJson, head, healthJson ? { status: 'pass' } : { status: 'ready' })
     }
-    const report = await run()
+    if (report === undefined) throw new Error('no report')
     const code = report.status === 'unhealthy' ? 503 : 200
     const showDetails = authorized(request)
     if (endpoint === 'basic') {
@@ -505,34 +520,69 @@ export function createHealth(options: HealthOptions = {}): Health {
     }
   }
 
-  const handle = async (request: HealthRequest): Promise<HealthResponse> => {
+  const needsReport = (endpoint: HealthEndpoint): boolean =>
+    endpoint !== 'live' && !(endpoint === 'ready' && draining)
+
+  const failed = (request: HealthRequest, error: unknown): HealthResponse => {
+    logger.error({ err: error, path: request.path }, 'health endpoint failed')
+    return {
+      status: 503,
+      headers: { ...JSON_HEADERS },
+      body: JSON.stringify({ status: 'unhealthy', error: errorMessage(error) }),
+    }
+  }
+
+  const count = (
+    endpoint: HealthEndpoint | undefined,
+    response: HealthResponse,
+  ): HealthResponse => {
+    metrics?.requests.inc({ endpoint: endpoint ?? 'unknown', code: response.status })
+    return response
+  }
+
+  const respond = (request: HealthRequest): HealthResponse | Promise<HealthResponse> => {
     let endpoint: HealthEndpoint | undefined
-    let response: HealthResponse
     try {
       endpoint = match(request.path)
       const method = request.method.toUpperCase()
       if (endpoint === undefined) {
-        response = { status: 404, headers: { ...JSON_HEADERS }, body: '{"status":"not_found"}' }
-      } else if (method !== 'GET' && method !== 'HEAD') {
-        response = {
+        return count(endpoint, {
+          status: 404,
+          headers: { ...JSON_HEADERS },
+          body: '{"status":"not_found"}',
+        })
+      }
+      if (method !== 'GET' && method !== 'HEAD') {
+        return count(endpoint, {
           status: 405,
           headers: { ...NOT_ALLOWED_HEADERS },
           body: '{"status":"method_not_allowed"}',
-        }
-      } else {
-        response = await answer(endpoint, request, method === 'HEAD')
+        })
       }
+      const head = method === 'HEAD'
+      if (!needsReport(endpoint)) return count(endpoint, answer(endpoint, request, head, undefined))
+      const cached = runner.cached()
+      if (cached !== undefined) {
+        return count(endpoint, answer(endpoint, request, head, report(cached)))
+      }
+      const known = endpoint
+      return run().then(
+        (fresh) => {
+          try {
+            return count(known, answer(known, request, head, fresh))
+          } catch (error) {
+            return count(known, failed(request, error))
+          }
+        },
+        (error: unknown) => count(known, failed(request, error)),
+      )
     } catch (error) {
-      logger.error({ err: error, path: request.path }, 'health endpoint failed')
-      response = {
-        status: 503,
-        headers: { ...JSON_HEADERS },
-        body: JSON.stringify({ status: 'unhealthy', error: errorMessage(error) }),
-      }
+      return count(endpoint, failed(request, error))
     }
-    metrics?.requests.inc({ endpoint: endpoint ?? 'unknown', code: response.status })
-    return response
   }
+
+  const handle = (request: HealthRequest): Promise<HealthResponse> =>
+    Promise.resolve(respond(request))
 
   return {
     prefix,
@@ -541,6 +591,7 @@ export function createHealth(options: HealthOptions = {}): Health {
       return draining
     },
     handle,
+    respond,
     async fetch(request, info) {
       const url = new URL(request.url)
       return toResponse(

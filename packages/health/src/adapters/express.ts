@@ -6,7 +6,7 @@
  */
 import express from 'express'
 import type { NextFunction, Request, Response, Router } from 'express'
-import type { Health } from '../health.js'
+import type { Health, HealthResponse } from '../health.js'
 
 /** Options of {@link createExpressHealthHandler}. */
 export interface ExpressHealthOptions {
@@ -35,23 +35,36 @@ export function createExpressHealthHandler(
   options: ExpressHealthOptions = {},
 ): Router {
   const getRemoteAddress = options.getRemoteAddress ?? ((req: Request) => req.socket.remoteAddress)
-  const router = express.Router()
+  // One layer that looks the path up, rather than a route per endpoint: Express would try
+  // every route's regular expression in turn on each request.
+  const paths = new Map<string, string>()
   for (const route of health.routes) {
-    router.get(
-      route.path,
-      function healthEndpoint(req: Request, res: Response, next: NextFunction) {
-        health
-          .handle({
-            method: req.method,
-            path: route.path,
-            headers: req.headers,
-            remoteAddress: getRemoteAddress(req),
-          })
-          .then((result) => {
-            res.writeHead(result.status, result.headers).end(result.body)
-          }, next)
-      },
-    )
+    paths.set(route.path, route.path)
+    if (route.path !== '/') paths.set(`${route.path}/`, route.path)
   }
+  const send = (res: Response, result: HealthResponse): void => {
+    res.writeHead(result.status, result.headers).end(result.body)
+  }
+  const router = express.Router()
+  router.use(function healthEndpoint(req: Request, res: Response, next: NextFunction) {
+    const path = req.method === 'GET' || req.method === 'HEAD' ? paths.get(req.path) : undefined
+    if (path === undefined) {
+      next()
+      return
+    }
+    const result = health.respond({
+      method: req.method,
+      path,
+      headers: req.headers,
+      remoteAddress: getRemoteAddress(req),
+    })
+    if (result instanceof Promise) {
+      result.then((response) => {
+        send(res, response)
+      }, next)
+    } else {
+      send(res, result)
+    }
+  })
   return router
 }

@@ -4,7 +4,11 @@
  * @module @scanner/health/fastify
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import type { Health } from '../health.js'
+import type { Health, HealthResponse } from '../health.js'
+
+function send(reply: FastifyReply, response: HealthResponse): FastifyReply {
+  return reply.code(response.status).headers(response.headers).send(response.body)
+}
 
 /** Options of {@link fastifyHealthPlugin}. */
 export interface FastifyHealthPluginOptions {
@@ -42,18 +46,18 @@ export const fastifyHealthPlugin: FastifyPluginAsync<FastifyHealthPluginOptions>
       const base = registeredPrefix ? route.suffix : route.path === '/' ? '' : route.path
       const urls = base === '' ? ['/'] : [base, `${base}/`]
       for (const url of urls) {
-        fastify.get(
-          url,
-          async function healthEndpoint(request: FastifyRequest, reply: FastifyReply) {
-            const result = await health.handle({
-              method: request.method,
-              path: route.path,
-              headers: request.headers,
-              remoteAddress: request.socket.remoteAddress ?? request.ip,
-            })
-            return reply.code(result.status).headers(result.headers).send(result.body)
-          },
-        )
+        fastify.get(url, function healthEndpoint(request: FastifyRequest, reply: FastifyReply) {
+          const result = health.respond({
+            method: request.method,
+            path: route.path,
+            headers: request.headers,
+            remoteAddress: request.socket.remoteAddress ?? request.ip,
+          })
+          // Answered synchronously when no check has to run: no promise on the hot path.
+          if (result instanceof Promise) return result.then((response) => send(reply, response))
+          send(reply, result)
+          return undefined
+        })
       }
     }
     return Promise.resolve()

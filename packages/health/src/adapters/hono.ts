@@ -45,8 +45,8 @@ export function createHonoHealthApp(health: Health, options: HonoHealthOptions =
   const app = new Hono()
   for (const route of health.routes) {
     const paths = route.path === '/' ? ['/'] : [route.path, `${route.path}/`]
-    app.on(['GET', 'HEAD'], paths, async function healthEndpoint(c) {
-      const result = await health.handle({
+    app.on(['GET', 'HEAD'], paths, function healthEndpoint(c): Response | Promise<Response> {
+      const result = health.respond({
         method: c.req.method,
         path: route.path,
         // Under @hono/node-server, Node's own header object: no Fetch Headers to build.
@@ -54,7 +54,8 @@ export function createHonoHealthApp(health: Health, options: HonoHealthOptions =
           (c.env as NodeBindings | undefined)?.incoming?.headers ?? fetchHeaders(c.req.raw.headers),
         remoteAddress: getRemoteAddress(c),
       })
-      return toResponse(result)
+      // Answered synchronously when no check has to run: no promise on the hot path.
+      return result instanceof Promise ? result.then(toResponse) : toResponse(result)
     })
   }
   return app

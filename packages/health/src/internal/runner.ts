@@ -134,6 +134,25 @@ export class CheckRunner {
     this.#checks = options.checks
   }
 
+  /**
+   * The last result when every check's cached result is still fresh (what {@link run} would
+   * return without running anything), else undefined. Synchronous: the hot path of probes.
+   */
+  cached(): RunResult | undefined {
+    const last = this.#last
+    if (last === undefined) return undefined
+    const now = Date.now()
+    const ttl = this.#options.cacheTtlMs
+    const checks = this.#checks
+    for (let i = 0; i < checks.length; i++) {
+      const entry = this.#entries.get(checks[i]?.name ?? '')
+      if (entry === undefined || entry !== last.entries[i] || now - entry.settledAt >= ttl) {
+        return undefined
+      }
+    }
+    return last.result
+  }
+
   /** Runs (or reuses) every check and answers within the deadline. */
   async run(): Promise<RunResult> {
     const now = Date.now()
