@@ -1,23 +1,19 @@
 // Throughput of the breaker + error middleware per framework, as ratios to the bare route
-// measured in the same run. Servers run in a child process on 127.0.0.1; autocannon loads
-// them from this process.
-//   bare:    the route alone
+// (the same app without them), measured in the same run:
 //   breaker: request IDs + route breaker + error handler, healthy route  (target >= 0.90)
 //   open:    the same with the route's breaker open: 503 without the handler (target >= 1.0)
-import { spawn, type ChildProcess } from 'node:child_process'
+// How the ratios are measured (each mode in its own server process, loaded at the same time
+// as the bare one, both sharing one CPU): see bench/lib/ratio.ts.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import autocannon from 'autocannon'
+import { runRatioBench } from '../../../bench/lib/ratio.js'
 import type { Request, Response } from 'express'
 
 type Framework = 'express' | 'fastify' | 'hono'
 type Mode = 'bare' | 'breaker' | 'open'
 const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono']
-const MODES: readonly Mode[] = ['bare', 'breaker', 'open']
 const PATTERN = '/api/quotes/:symbol'
-const DURATION_S = 1.5
-const ROUNDS = 5
 
 async function serve(framework: Framework, mode: Mode): Promise<number> {
   const { createBreakerRegistry } = await import('@scanner/circuit-breaker')
@@ -70,82 +66,40 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
   return (server.address() as AddressInfo).port
 }
 
-async function startChild(framework: Framework, mode: Mode): Promise<[ChildProcess, number]> {
-  // `pnpm bench` pins the load generator (this process) and the server to different CPUs
-  // when it can (BENCH_SERVER_CPUS), so that they do not compete for one.
-  const args = [...process.execArgv, fileURLToPath(import.meta.url), 'serve', framework, mode]
-  const cpus = process.env.BENCH_SERVER_CPUS
-  const child = cpus
-    ? spawn('taskset', ['-c', cpus, process.execPath, ...args], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('exit', (code) => {
-      reject(new Error(`server exited with ${String(code)}`))
-    })
-    child.stdout?.once('data', (chunk: Buffer) => {
-      resolve(Number(chunk.toString().trim()))
-    })
-  })
-  return [child, port]
-}
-
-function load(port: number, duration: number): Promise<autocannon.Result> {
-  return autocannon({
-    url: `http://127.0.0.1:${port}/api/quotes/ACME`,
-    connections: 32,
-    duration,
-  })
-}
-
-async function main(): Promise<void> {
-  console.log(
-    `autocannon: 32 connections, ${DURATION_S} s per run, ${ROUNDS} interleaved rounds, ` +
-      'median per mode, 127.0.0.1 only',
-  )
-  for (const framework of FRAMEWORKS) {
-    // One server per mode, all alive for the whole framework; modes are loaded in turn and
-    // the median taken, so drifting machine load hits every mode alike.
-    const servers = await Promise.all(MODES.map((mode) => startChild(framework, mode)))
-    try {
-      const samples: Record<Mode, number[]> = { bare: [], breaker: [], open: [] }
-      let openNon2xx = 0
-      for (const [, port] of servers) await load(port, 1) // warm-up; trips the open breaker
-      for (let round = 0; round < ROUNDS; round++) {
-        for (const [i, mode] of MODES.entries()) {
-          const result = await load(servers[i]![1], DURATION_S)
-          samples[mode].push(result.requests.average)
-          if (mode === 'open') openNon2xx += result.non2xx
-        }
-      }
-      const median = (values: number[]): number =>
-        [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
-      const bare = median(samples.bare)
-      const line = (label: string, rps: number, target?: number): string => {
-        const ratio = rps / bare
-        const verdict =
-          target === undefined
-            ? ''
-            : ratio >= target
-              ? ` (target >= ${target.toFixed(2)}: met)`
-              : ` (target >= ${target.toFixed(2)}: missed)`
-        return `  ${label.padEnd(28)} ${rps.toFixed(0).padStart(7)} req/s  ratio ${ratio.toFixed(2)}${verdict}`
-      }
-      console.log(`${framework}:`)
-      console.log(line('bare route', bare))
-      console.log(line('breaker + errors, healthy', median(samples.breaker), 0.9))
-      console.log(line('open circuit (503)', median(samples.open), 1.0))
-      console.log(`  open-circuit responses that were 503/non-2xx: ${openNon2xx}`)
-    } finally {
-      for (const [child] of servers) child.kill()
+if (process.argv[2] === 'serve') {
+  const mode = process.argv[4] as Mode
+  const port = await serve(process.argv[3] as Framework, mode)
+  if (mode === 'open') {
+    // Trip the breaker the real way: one failing request (volumeThreshold is 1).
+    const url = `http://127.0.0.1:${port}/api/quotes/ACME`
+    const first = await fetch(url)
+    await first.arrayBuffer()
+    const second = await fetch(url)
+    await second.arrayBuffer()
+    if (first.status !== 500 || second.status !== 503) {
+      throw new Error(`breaker did not open: ${first.status}, then ${second.status}`)
     }
   }
-}
-
-if (process.argv[2] === 'serve') {
-  const port = await serve(process.argv[3] as Framework, process.argv[4] as Mode)
   process.stdout.write(`${port}\n`)
 } else {
-  await main()
+  await runRatioBench({
+    file: fileURLToPath(import.meta.url),
+    frameworks: FRAMEWORKS,
+    variants: [
+      { name: 'bare', label: 'bare route', path: '/api/quotes/ACME' },
+      {
+        name: 'breaker',
+        label: 'breaker + errors, healthy',
+        path: '/api/quotes/ACME',
+        target: 0.9,
+      },
+      {
+        name: 'open',
+        label: 'open circuit (503)',
+        path: '/api/quotes/ACME',
+        target: 1,
+        status: 503,
+      },
+    ],
+  })
 }

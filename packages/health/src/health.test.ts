@@ -31,7 +31,15 @@ describe('createHealth', () => {
       let runs = 0
       const health = createHealth({
         cacheTtlMs: 1000,
-        checks: [{ name: 'db', run: () => void runs++ }],
+        checks: [
+          {
+            name: 'db',
+            run: () => {
+              runs++
+              return {}
+            },
+          },
+        ],
       })
       // Liveness and 404/405 never wait for anything.
       const live = health.respond(get('/health/live/'))
