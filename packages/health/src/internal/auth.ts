@@ -23,6 +23,8 @@ const FORWARDING_HEADERS = [
 /** Tells whether an address is loopback (127.0.0.0/8, ::1, or IPv4-mapped loopback). */
 export function isLoopbackAddress(address: string | undefined): boolean {
   if (address === undefined || address === '') return false
+  // The common spellings first: this runs on every detailed probe.
+  if (address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1') return true
   let a = address.toLowerCase()
   if (a.startsWith('[') && a.endsWith(']')) a = a.slice(1, -1)
   if (a.startsWith('::ffff:')) a = a.slice(7)
@@ -36,7 +38,8 @@ export function isLoopbackAddress(address: string | undefined): boolean {
  */
 export function isLocalRequest(remoteAddress: string | undefined, headers: HeaderRecord): boolean {
   if (!isLoopbackAddress(remoteAddress)) return false
-  return FORWARDING_HEADERS.every((name) => headers[name] === undefined)
+  for (const name of FORWARDING_HEADERS) if (headers[name] !== undefined) return false
+  return true
 }
 
 function digest(value: string): Buffer {
