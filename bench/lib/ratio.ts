@@ -86,9 +86,8 @@ async function load(server: Server, variant: Variant, duration: number): Promise
     expected === undefined
       ? result.non2xx
       : result.requests.total -
-        ((result.statusCodeStats as Record<string, { count?: number }> | undefined)?.[
-          String(expected)
-        ]?.count ?? 0)
+        ((result.statusCodeStats as Record<string, { count?: number }>)[String(expected)]?.count ??
+          0)
   if (wrong > 0 || result.errors > 0) {
     throw new Error(
       `${variant.label}: ${wrong} responses with the wrong status, ${result.errors} errors`,

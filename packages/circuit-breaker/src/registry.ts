@@ -427,10 +427,8 @@ class Route implements RouteBreaker {
     if (next === undefined) this.#newest = prev
     else next.prev = prev
     call.prev = call.next = undefined
-    if (this.#oldest === undefined && this.#timer !== undefined) {
-      clearTimeout(this.#timer)
-      this.#timer = undefined
-    }
+    // The timer stays armed when the queue empties (it then fires once and stops): arming and
+    // clearing a timer for every request would cost more than the rest of the bookkeeping.
   }
 
   /** Times out every call past its deadline, then re-arms for the oldest one left. */
