@@ -76,10 +76,11 @@ export function createHonoBreaker(
       c.get('requestId' as never),
     )
   }
-  const middleware: MiddlewareHandler = async function circuitBreaker(c, next) {
+  // Not an async function: one promise fewer per request, on a path every request takes.
+  const middleware: MiddlewareHandler = function circuitBreaker(c, next) {
     const state = stateOf(c)
     const rejection = guard.admit(state, info(c))
-    if (rejection !== undefined) return toResponse(rejection)
+    if (rejection !== undefined) return Promise.resolve(toResponse(rejection))
     const outgoing = (c.env as NodeBindings | undefined)?.outgoing
     if (typeof outgoing?.setHeader === 'function' && outgoing.headersSent !== true) {
       // Node merges it with the headers of the Response hono writes (which win).
@@ -87,14 +88,17 @@ export function createHonoBreaker(
     } else {
       c.header(guard.header, state.requestId)
     }
-    try {
-      await next()
-    } catch (error) {
-      state.call?.end(500, error)
-      throw error
-    }
-    state.call?.end(c.res.status, c.error ?? state.error)
-    return undefined
+    const call = state.call
+    if (call === undefined) return next()
+    return next().then(
+      () => {
+        call.end(c.res.status, c.error ?? state.error)
+      },
+      (error: unknown) => {
+        call.end(500, error)
+        throw error
+      },
+    )
   }
   const onError: ErrorHandler = function circuitBreakerErrors(error, c) {
     const clientSafe = error instanceof HTTPException && error.status < 500
