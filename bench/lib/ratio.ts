@@ -11,6 +11,8 @@
 // 90 %, the load generator rather than the servers set the pace and the ratio is flagged.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { createServer, type RequestListener } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import autocannon from 'autocannon'
 
 /** One server to measure. */
@@ -33,6 +35,13 @@ export interface RatioBench {
   readonly frameworks: readonly string[]
   /** The first variant is the baseline. */
   readonly variants: readonly Variant[]
+}
+
+/** Serves a request listener on 127.0.0.1, port 0, for a bench file's `serve` mode; returns the port. */
+export async function listenOnLoopback(listener: RequestListener): Promise<number> {
+  const server = createServer(listener)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return (server.address() as AddressInfo).port
 }
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9)

@@ -4,10 +4,10 @@
 //   open:    the same with the route's breaker open: 503 without the handler (target >= 1.0)
 // How the ratios are measured (each mode in its own server process, loaded at the same time
 // as the bare one, both sharing one CPU): see bench/lib/ratio.ts.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { runRatioBench } from '../../../bench/lib/ratio.js'
+import { listenOnLoopback, runRatioBench } from '../../../bench/lib/ratio.js'
 import type { Request, Response } from 'express'
 
 type Framework = 'express' | 'fastify' | 'hono'
@@ -61,9 +61,7 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
       void listener(req, res)
     }
   }
-  const server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return (server.address() as AddressInfo).port
+  return listenOnLoopback(handler)
 }
 
 if (process.argv[2] === 'serve') {

@@ -409,13 +409,16 @@ class Route implements RouteBreaker {
   track(call: Call): void {
     const ms = this.options.timeoutMs
     if (ms <= 0) return
-    call.deadline = Date.now() + ms
+    const now = Date.now()
+    call.deadline = now + ms
     const newest = this.#newest
     call.prev = newest
     if (newest === undefined) this.#oldest = call
     else newest.next = call
     this.#newest = call
-    if (this.#timer === undefined) this.#arm(ms)
+    // Armed for the oldest running call, which is not always this one (a call started from an
+    // abort listener while expire() runs finds older calls queued and no timer armed).
+    if (this.#timer === undefined) this.#arm((this.#oldest ?? call).deadline - now)
   }
 
   /** Takes a finished call out of the queue of running calls. */

@@ -1,3 +1,6 @@
+import { once } from 'node:events'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 // Contract suite run against every adapter (express, fastify, hono): the same routes, the
 // same requests, the same expectations.
 import { isErrorId } from '@scanner/core'
@@ -37,6 +40,24 @@ export type MakeClient = (
   options: HttpBreakerOptions,
   routes: readonly RouteDef[],
 ) => Promise<Client>
+
+/** A client for an app served on a real socket on 127.0.0.1 (port 0), closed with it. */
+export async function socketClient(server: Server): Promise<Client> {
+  if (!server.listening) await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  return {
+    async request(path, headers = {}) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers })
+      const text = await res.text()
+      return { status: res.status, header: (name) => res.headers.get(name), text }
+    },
+    async close() {
+      server.closeAllConnections()
+      server.close()
+      await once(server, 'close')
+    },
+  }
+}
 
 interface LogRecord {
   readonly level: string

@@ -1,10 +1,8 @@
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import { createExpressBreaker } from '@scanner/circuit-breaker/express'
 import express from 'express'
-import { describeAdapter, type MakeClient } from './contract.js'
+import { describeAdapter, socketClient, type MakeClient } from './contract.js'
 
-const makeClient: MakeClient = async (registry, options, routes) => {
+const makeClient: MakeClient = (registry, options, routes) => {
   const app = express()
   const { middleware, errorHandler } = createExpressBreaker(registry, options)
   app.use(middleware)
@@ -15,21 +13,7 @@ const makeClient: MakeClient = async (registry, options, routes) => {
     })
   }
   app.use(errorHandler)
-  const server = app.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  return {
-    async request(path, headers = {}) {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers })
-      const text = await res.text()
-      return { status: res.status, header: (name) => res.headers.get(name), text }
-    },
-    async close() {
-      server.closeAllConnections()
-      server.close()
-      await once(server, 'close')
-    },
-  }
+  return socketClient(app.listen(0, '127.0.0.1'))
 }
 
 describeAdapter('express', makeClient)

@@ -1,11 +1,9 @@
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import { createServer } from 'node:http'
 import { createHonoBreaker } from '@scanner/circuit-breaker/hono'
 import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
-import { describeAdapter, type MakeClient, type RouteDef } from './contract.js'
+import { describeAdapter, socketClient, type MakeClient, type RouteDef } from './contract.js'
 import type { BreakerRegistry } from '@scanner/circuit-breaker'
 import type { HonoBreakerOptions } from '@scanner/circuit-breaker/hono'
 
@@ -41,26 +39,14 @@ const makeClient: MakeClient = (registry, options, routes) => {
 }
 
 // Under @hono/node-server on a real socket: the adapter reads and writes Node's own headers.
-const makeNodeClient: MakeClient = async (registry, options, routes) => {
+const makeNodeClient: MakeClient = (registry, options, routes) => {
   const app = createApp(registry, options, routes)
   const listener = getRequestListener(app.fetch)
-  const server = createServer((req, res) => {
-    void listener(req, res)
-  }).listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  return {
-    async request(path, headers = {}) {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers })
-      const text = await res.text()
-      return { status: res.status, header: (name) => res.headers.get(name), text }
-    },
-    async close() {
-      server.closeAllConnections()
-      server.close()
-      await once(server, 'close')
-    },
-  }
+  return socketClient(
+    createServer((req, res) => {
+      void listener(req, res)
+    }).listen(0, '127.0.0.1'),
+  )
 }
 
 describeAdapter('hono', makeClient)

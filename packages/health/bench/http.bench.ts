@@ -4,10 +4,10 @@
 //   /health/detailed/  three checks, results cached (1 s TTL)    (target >= 0.90)
 // How the ratios are measured (each route in its own server process, loaded at the same time
 // as the bare route's, both sharing one CPU): see bench/lib/ratio.ts.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { runRatioBench } from '../../../bench/lib/ratio.js'
+import { listenOnLoopback, runRatioBench } from '../../../bench/lib/ratio.js'
 
 type Framework = 'express' | 'fastify' | 'hono'
 const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono']
@@ -55,9 +55,7 @@ async function serve(framework: Framework): Promise<number> {
       void listener(req, res)
     }
   }
-  const server = createServer(handler)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return (server.address() as AddressInfo).port
+  return listenOnLoopback(handler)
 }
 
 if (process.argv[2] === 'serve') {

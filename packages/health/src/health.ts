@@ -462,24 +462,30 @@ export function createHealth(options: HealthOptions = {}): Health {
     body: head ? '' : typeof body === 'string' ? body : JSON.stringify(body),
   })
 
-  // Answers an endpoint; `report` is required by every endpoint but liveness and a draining
-  // readiness (see `needsReport`).
+  // The answers that need no check result: liveness, and readiness while draining.
+  const immediate = (
+    endpoint: HealthEndpoint,
+    healthJson: boolean,
+    head: boolean,
+  ): HealthResponse | undefined => {
+    if (endpoint === 'live') {
+      return reply(200, healthJson, head, healthJson ? PASS_BODY : ALIVE_BODY)
+    }
+    if (endpoint === 'ready' && draining) {
+      return reply(503, healthJson, head, healthJson ? DRAINING_HEALTH_JSON_BODY : DRAINING_BODY)
+    }
+    return undefined
+  }
+
+  // The answers built from the check results.
   const answer = (
     endpoint: HealthEndpoint,
     request: HealthRequest,
     head: boolean,
-    report: HealthReport | undefined,
+    healthJson: boolean,
+    report: HealthReport,
   ): HealthResponse => {
-    const healthJson =
-      format === 'health+json' || (format === 'auto' && prefersHealthJson(request.headers))
-    if (endpoint === 'live') {
-      return reply(200, healthJson, head, healthJson ? PASS_BODY : ALIVE_BODY)
-    }
     if (endpoint === 'ready') {
-      if (draining) {
-        return reply(503, healthJson, head, healthJson ? DRAINING_HEALTH_JSON_BODY : DRAINING_BODY)
-      }
-      if (report === undefined) throw new Error('no report')
       if (report.status === 'unhealthy') {
         return reply(
           503,
@@ -492,7 +498,6 @@ export function createHealth(options: HealthOptions = {}): Health {
       }
       return reply(200, healthJson, head, healthJson ? PASS_BODY : READY_BODY)
     }
-    if (report === undefined) throw new Error('no report')
     const code = report.status === 'unhealthy' ? 503 : 200
     const showDetails = authorized(request)
     if (endpoint === 'basic') {
@@ -543,9 +548,6 @@ export function createHealth(options: HealthOptions = {}): Health {
     }
   }
 
-  const needsReport = (endpoint: HealthEndpoint): boolean =>
-    endpoint !== 'live' && !(endpoint === 'ready' && draining)
-
   const failed = (request: HealthRequest, error: unknown): HealthResponse => {
     logger.error({ err: error, path: request.path }, 'health endpoint failed')
     return {
@@ -583,16 +585,19 @@ export function createHealth(options: HealthOptions = {}): Health {
         })
       }
       const head = method === 'HEAD'
-      if (!needsReport(endpoint)) return count(endpoint, answer(endpoint, request, head, undefined))
+      const healthJson =
+        format === 'health+json' || (format === 'auto' && prefersHealthJson(request.headers))
+      const now = immediate(endpoint, healthJson, head)
+      if (now !== undefined) return count(endpoint, now)
       const cached = runner.cached()
       if (cached !== undefined) {
-        return count(endpoint, answer(endpoint, request, head, report(cached)))
+        return count(endpoint, answer(endpoint, request, head, healthJson, report(cached)))
       }
       const known = endpoint
       return run().then(
         (fresh) => {
           try {
-            return count(known, answer(known, request, head, fresh))
+            return count(known, answer(known, request, head, healthJson, fresh))
           } catch (error) {
             return count(known, failed(request, error))
           }

@@ -155,19 +155,13 @@ export class CheckRunner {
 
   /** Runs (or reuses) every check and answers within the deadline. */
   async run(): Promise<RunResult> {
+    // Every result comes from the cache and none changed: the same result object, so callers
+    // can reuse what they derived from it (the serialised body).
+    const hit = this.cached()
+    if (hit !== undefined) return hit
     const now = Date.now()
     const entries = this.#checks.map((check) => this.#entry(check, now))
     const pending = entries.filter((e) => e.result === undefined)
-    const last = this.#last
-    if (
-      pending.length === 0 &&
-      last !== undefined &&
-      entries.every((entry, i) => entry === last.entries[i])
-    ) {
-      // Every result comes from the cache and none changed: reuse the same result object, so
-      // callers can reuse what they derived from it (the serialised body).
-      return last.result
-    }
     if (pending.length > 0) {
       let timer: NodeJS.Timeout | undefined
       const deadline = new Promise<void>((resolve) => {
