@@ -205,6 +205,8 @@ const STATES = ['closed', 'half-open', 'open'] as const
 /** Rejection reason of calls that failed by status alone (no error object is allocated). */
 const STATUS_FAILURE = Object.freeze({ code: 'ERR_BREAKER_STATUS' })
 const noop = (): void => undefined
+/** The arguments a fire() event carries; calls admitted directly have none. */
+const NO_ARGS: readonly unknown[] = Object.freeze([])
 const UNPROTECTED: BreakerCall = Object.freeze({ admitted: true as const, end: noop })
 
 type Metrics = ReturnType<typeof createMetrics>
@@ -245,6 +247,13 @@ class Call implements BreakerCall, Task {
   started = false
   settled = false
   controller: AbortController | undefined
+  /**
+   * Admitted while the breaker was closed without going through opossum's `fire()`; its
+   * outcome is reported to opossum when it ends (see `Route.acquire`).
+   */
+  direct = false
+  /** When the call started (ms since the epoch), for the latency opossum records. */
+  startedAt = 0
   /** When the slow-call limit fires (ms since the epoch); 0 without a limit. */
   deadline = 0
   /** Neighbours in the route's queue of running calls (oldest first). */
@@ -274,7 +283,8 @@ class Call implements BreakerCall, Task {
     const error = new BreakerTimeoutError(route.options.timeoutMs, { key: route.key })
     route.record('timeout')
     this.controller?.abort(error)
-    this.#reject?.(error)
+    if (this.direct) route.reportFailure(error)
+    else this.#reject?.(error)
   }
 
   end(status: number, error?: unknown): void {
@@ -290,10 +300,12 @@ class Call implements BreakerCall, Task {
     }
     if (failed) {
       route.record('failure')
-      this.#reject?.(error ?? STATUS_FAILURE)
+      if (this.direct) route.reportFailure(error ?? STATUS_FAILURE)
+      else this.#reject?.(error ?? STATUS_FAILURE)
     } else {
       route.record('success')
-      this.#resolve?.(undefined)
+      if (this.direct) route.reportSuccess(this.startedAt)
+      else this.#resolve?.(undefined)
     }
   }
 }
@@ -326,10 +338,13 @@ class Route implements RouteBreaker {
   #oldest: Call | undefined
   #newest: Call | undefined
   #timer: NodeJS.Timeout | undefined
+  /** Whether closed-state calls may skip fire() (no capacity limit to enforce through it). */
+  readonly #direct: boolean
 
   constructor(key: string, options: ResolvedBreakerOptions, host: Host) {
     this.key = key
     this.options = options
+    this.#direct = options.capacity >= Number.MAX_SAFE_INTEGER
     this.#host = host
     this.#cb = this.#createBreaker()
     host.metrics?.state.set({ route: key }, 0)
@@ -474,12 +489,44 @@ class Route implements RouteBreaker {
   acquire(): BreakerCall | BreakerRejection {
     this.#requests++
     if (this.#rejecting()) return this.#reject('ERR_BREAKER_OPEN')
+    const cb = this.#cb
     // Evicted or closed: let the request through unprotected rather than fail it.
-    if (this.#cb.isShutdown) return UNPROTECTED
+    if (cb.isShutdown) return UNPROTECTED
+    if (this.#direct && cb.closed && cb.enabled && this.#forced === undefined) {
+      // Closed, no capacity limit: opossum would run the call at once, and only its outcome
+      // matters to it. Skip fire()'s promises and timers per request and report the outcome
+      // when the call ends (reportSuccess / reportFailure): the same counts in opossum's window
+      // and the same open decision, made by opossum, at a fraction of the cost.
+      const call = new Call(this)
+      call.direct = true
+      call.started = true
+      call.startedAt = Date.now()
+      this.track(call)
+      return call
+    }
     const call = new Call(this)
     this.#cb.fire(call).then(noop, noop)
     if (!call.started) return this.#reject('ERR_BREAKER_CAPACITY')
     return call
+  }
+
+  /** Reports a call admitted directly (closed breaker) that succeeded, as fire() would. */
+  reportSuccess(startedAt: number): void {
+    const cb = this.#cb
+    if (cb.isShutdown) return
+    // Opossum's own listeners of these events update its window (fires, successes) and close
+    // a half-open breaker on success, exactly as after a fire() that resolved.
+    cb.emit('fire', NO_ARGS)
+    cb.emit('success', undefined, Date.now() - startedAt)
+  }
+
+  /** Reports a call admitted directly (closed breaker) that failed: opossum decides on opening. */
+  reportFailure(error: unknown): void {
+    const cb = this.#cb
+    if (cb.isShutdown) return
+    // Opossum gets what the handler threw, as with fire(): not always an Error.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
+    cb.fire({ start: () => Promise.reject(error) }).then(noop, noop)
   }
 
   #reject(code: BreakerRejection['code']): BreakerRejection {

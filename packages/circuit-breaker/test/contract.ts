@@ -30,7 +30,11 @@ export interface TestResponse {
 }
 
 export interface Client {
-  request(path: string, headers?: Record<string, string>): Promise<TestResponse>
+  request(
+    path: string,
+    headers?: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<TestResponse>
   close(): Promise<void>
 }
 
@@ -46,8 +50,8 @@ export async function socketClient(server: Server): Promise<Client> {
   if (!server.listening) await once(server, 'listening')
   const { port } = server.address() as AddressInfo
   return {
-    async request(path, headers = {}) {
-      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers })
+    async request(path, headers = {}, signal) {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers, signal })
       const text = await res.text()
       return { status: res.status, header: (name) => res.headers.get(name), text }
     },

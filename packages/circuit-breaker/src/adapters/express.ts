@@ -5,7 +5,12 @@
  */
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express'
 import type { HttpBreakerOptions } from '../http-options.js'
-import { createHttpGuard, type RequestInfo, type SendableResponse } from '../internal/http.js'
+import {
+  createHttpGuard,
+  endOnClose,
+  type RequestInfo,
+  type SendableResponse,
+} from '../internal/http.js'
 import type { BreakerRegistry } from '../registry.js'
 
 /** Options of {@link createExpressBreaker}. */
@@ -65,13 +70,7 @@ export function createExpressBreaker(
       send(res, rejection)
       return
     }
-    const call = state.call
-    if (call !== undefined) {
-      const current = state
-      res.once('close', () => {
-        call.end(res.writableEnded ? res.statusCode : 499, current.error)
-      })
-    }
+    endOnClose(res, state)
     next()
   }
   const errorHandler: ErrorRequestHandler = function circuitBreakerErrors(err, req, res, next) {

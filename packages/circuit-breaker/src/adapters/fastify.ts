@@ -5,7 +5,12 @@
  */
 import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from 'fastify'
 import type { HttpBreakerOptions } from '../http-options.js'
-import { createHttpGuard, type RequestInfo, type SendableResponse } from '../internal/http.js'
+import {
+  createHttpGuard,
+  endOnClose,
+  type RequestInfo,
+  type SendableResponse,
+} from '../internal/http.js'
 import type { BreakerRegistry } from '../registry.js'
 
 /** Options of {@link fastifyBreakerPlugin}. */
@@ -54,12 +59,7 @@ export const fastifyBreakerPlugin: FastifyPluginCallback<FastifyBreakerPluginOpt
         send(reply, rejection)
         return
       }
-      const call = state.call
-      if (call !== undefined) {
-        reply.raw.once('close', () => {
-          call.end(reply.raw.writableEnded ? reply.statusCode : 499, state.error)
-        })
-      }
+      endOnClose(reply.raw, state)
       next()
     })
     fastify.setErrorHandler(function circuitBreakerErrors(error, request, reply) {

@@ -39,6 +39,31 @@ const SAFE_ID = /^[\w.:@+=/-]+$/
 
 type Holder = Record<typeof STATE, RequestState | undefined>
 
+/** The Node response of a request, as far as {@link endOnClose} needs it. */
+interface ClosingResponse {
+  readonly writableEnded: boolean
+  readonly statusCode: number
+  on(event: 'close', listener: (this: ClosingResponse) => void): unknown
+}
+
+const CLOSING: unique symbol = Symbol('@scanner/circuit-breaker.closing') as never
+
+function endCall(this: ClosingResponse): void {
+  const state = (this as ClosingResponse & { [CLOSING]?: RequestState })[CLOSING]
+  // A response closed before it ended is a client that went away: 499, not a failure.
+  state?.call?.end(this.writableEnded ? this.statusCode : 499, state.error)
+}
+
+/**
+ * Reports the request's breaker call when its Node response closes (sent, or abandoned by the
+ * client). One shared listener reads the state from the response: no closure per request.
+ */
+export function endOnClose(res: ClosingResponse, state: RequestState): void {
+  if (state.call === undefined) return
+  ;(res as ClosingResponse & { [CLOSING]?: RequestState })[CLOSING] = state
+  res.on('close', endCall)
+}
+
 function pathOf(url: string): string {
   const q = url.indexOf('?')
   return q === -1 ? url : url.slice(0, q)
