@@ -39,10 +39,9 @@ const info = (c: Context): RequestInfo => ({
   url: c.req.path,
 })
 
-/** What `@hono/node-server` passes as `c.env`: Node's own request and response. */
+/** What `@hono/node-server` passes as `c.env`: Node's own request. */
 interface NodeBindings {
   readonly incoming?: { readonly headers?: Readonly<Record<string, string | string[] | undefined>> }
-  readonly outgoing?: { setHeader?(name: string, value: string): unknown; headersSent?: boolean }
 }
 
 const toResponse = (r: SendableResponse): Response =>
@@ -65,9 +64,9 @@ export function createHonoBreaker(
   options: HonoBreakerOptions = {},
 ): HonoBreaker {
   const guard = createHttpGuard(registry, options)
-  // Under @hono/node-server, headers are read from and written to Node's own objects: the
-  // Fetch API Headers that c.req.header() and c.header() would build cost more than the rest
-  // of the middleware. Elsewhere (Bun, Deno, workers) the Fetch API is used.
+  // Under @hono/node-server the request ID is read from Node's own headers: c.req.header()
+  // would first build the Fetch API Headers of the request, which costs more than the rest of
+  // the middleware. Elsewhere (Bun, Deno, workers) the Fetch API is used.
   const stateOf = (c: Context) => {
     const incoming = (c.env as NodeBindings | undefined)?.incoming?.headers
     return guard.state(
@@ -81,13 +80,9 @@ export function createHonoBreaker(
     const state = stateOf(c)
     const rejection = guard.admit(state, info(c))
     if (rejection !== undefined) return Promise.resolve(toResponse(rejection))
-    const outgoing = (c.env as NodeBindings | undefined)?.outgoing
-    if (typeof outgoing?.setHeader === 'function' && outgoing.headersSent !== true) {
-      // Node merges it with the headers of the Response hono writes (which win).
-      outgoing.setHeader(guard.header, state.requestId)
-    } else {
-      c.header(guard.header, state.requestId)
-    }
+    // c.header(), not Node's setHeader() under @hono/node-server: headers set before
+    // writeHead() push Node onto its slow path (measured: 0.75 against 0.95 of the bare route).
+    c.header(guard.header, state.requestId)
     const call = state.call
     if (call === undefined) return next()
     return next().then(
