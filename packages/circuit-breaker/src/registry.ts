@@ -421,10 +421,9 @@ class Route implements RouteBreaker {
   }
 
   /** Starts the slow-call clock of a call that opossum let through. */
-  track(call: Call): void {
+  track(call: Call, now: number = Date.now()): void {
     const ms = this.options.timeoutMs
     if (ms <= 0) return
-    const now = Date.now()
     call.deadline = now + ms
     const newest = this.#newest
     call.prev = newest
@@ -501,7 +500,7 @@ class Route implements RouteBreaker {
       call.direct = true
       call.started = true
       call.startedAt = Date.now()
-      this.track(call)
+      this.track(call, call.startedAt)
       return call
     }
     const call = new Call(this)
