@@ -67,6 +67,15 @@ describe('createHealth', () => {
       expect(stale).toBeInstanceOf(Promise)
       await stale
       expect(runs).toBe(2)
+      // The TTL is measured on the monotonic clock: a wall clock stepped back an hour (NTP, a
+      // resumed VM) neither keeps the results fresh nor changes when they expire.
+      vi.setSystemTime(Date.now() - 3_600_000)
+      expect(health.respond(get('/health/ready/'))).not.toBeInstanceOf(Promise)
+      vi.advanceTimersByTime(1000)
+      const afterStep = health.respond(get('/health/ready/'))
+      expect(afterStep).toBeInstanceOf(Promise)
+      await afterStep
+      expect(runs).toBe(3)
       // Draining readiness needs no check either.
       health.drain()
       vi.advanceTimersByTime(5000)

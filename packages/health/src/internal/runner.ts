@@ -32,6 +32,10 @@ interface RunnerOptions {
   readonly metrics: HealthMetrics | undefined
 }
 
+// Cache ages are measured on the monotonic clock: a wall-clock step (NTP, a VM resumed) must not
+// keep stale results fresh, nor expire them early.
+const monotonicNow = (): number => performance.now()
+
 const STATUSES: readonly string[] = ['healthy', 'degraded', 'unhealthy']
 const MAX_ERROR_LENGTH = 300
 
@@ -127,7 +131,8 @@ export class CheckRunner {
   readonly #entries = new Map<string, Entry>()
   readonly #lastStatus = new Map<string, HealthStatus>()
   #closed = false
-  #last: { readonly entries: readonly Entry[]; readonly result: RunResult } | undefined
+  /** The last complete result, fresh until the oldest of its check results expires. */
+  #last: { readonly result: RunResult; readonly freshUntil: number } | undefined
 
   constructor(options: RunnerOptions) {
     this.#options = options
@@ -140,17 +145,9 @@ export class CheckRunner {
    */
   cached(): RunResult | undefined {
     const last = this.#last
-    if (last === undefined) return undefined
-    const now = Date.now()
-    const ttl = this.#options.cacheTtlMs
-    const checks = this.#checks
-    for (let i = 0; i < checks.length; i++) {
-      const entry = this.#entries.get(checks[i]?.name ?? '')
-      if (entry === undefined || entry !== last.entries[i] || now - entry.settledAt >= ttl) {
-        return undefined
-      }
-    }
-    return last.result
+    // An entry is only replaced once expired (or on close(), which forgets #last), so the last
+    // result is fresh exactly while its oldest entry is.
+    return last !== undefined && monotonicNow() < last.freshUntil ? last.result : undefined
   }
 
   /** Runs (or reuses) every check and answers within the deadline. */
@@ -159,7 +156,7 @@ export class CheckRunner {
     // can reuse what they derived from it (the serialised body).
     const hit = this.cached()
     if (hit !== undefined) return hit
-    const now = Date.now()
+    const now = monotonicNow()
     const entries = this.#checks.map((check) => this.#entry(check, now))
     const pending = entries.filter((e) => e.result === undefined)
     if (pending.length > 0) {
@@ -189,7 +186,11 @@ export class CheckRunner {
       }
     })
     const result: RunResult = { status, components, failing }
-    if (entries.every((entry) => entry.result !== undefined)) this.#last = { entries, result }
+    if (entries.every((entry) => entry.result !== undefined)) {
+      let oldest = Infinity
+      for (const entry of entries) oldest = Math.min(oldest, entry.settledAt)
+      this.#last = { result, freshUntil: oldest + this.#options.cacheTtlMs }
+    }
     return result
   }
 
@@ -208,7 +209,7 @@ export class CheckRunner {
       settledAt: 0,
       promise: this.#execute(check, controller).then((result) => {
         entry.result = result
-        entry.settledAt = Date.now()
+        entry.settledAt = monotonicNow()
         return result
       }),
     }
