@@ -46,6 +46,8 @@ export async function listenOnLoopback(listener: RequestListener): Promise<numbe
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9)
 const SLICE_S = Number(process.env.BENCH_SLICE_S ?? 1)
+// BENCH_FRAMEWORKS=fastify,hono measures only those frameworks.
+const ONLY = process.env.BENCH_FRAMEWORKS?.split(',').map((f) => f.trim())
 const CONNECTIONS = 32
 
 interface Server {
@@ -122,6 +124,7 @@ export async function runRatioBench(bench: RatioBench): Promise<number> {
   )
   let missed = 0
   for (const framework of bench.frameworks) {
+    if (ONLY !== undefined && !ONLY.includes(framework)) continue
     const servers = await Promise.all(
       bench.variants.map((v) => startServer(bench.file, framework, v.name)),
     )

@@ -1,5 +1,7 @@
+import { createBreakerRegistry } from '@scanner/circuit-breaker'
 import { fastifyBreakerPlugin } from '@scanner/circuit-breaker/fastify'
 import Fastify from 'fastify'
+import { describe, expect, it } from 'vitest'
 import { describeAdapter, type MakeClient } from './contract.js'
 
 const makeClient: MakeClient = async (registry, options, routes) => {
@@ -29,3 +31,16 @@ const makeClient: MakeClient = async (registry, options, routes) => {
 
 // Without a valid X-Request-Id, Fastify's own request.id (genReqId) is used.
 describeAdapter('fastify', makeClient, { generatedRequestId: /^req-\d+$/ })
+
+describe('fastify plugin registration', () => {
+  it('declares its request property once, so it can be registered more than once', async () => {
+    const app = Fastify({ logger: false })
+    await app.register(fastifyBreakerPlugin, { registry: createBreakerRegistry() })
+    await app.register(fastifyBreakerPlugin, { registry: createBreakerRegistry() })
+    app.get('/ok', () => ({ ok: true }))
+    const res = await app.inject({ method: 'GET', url: '/ok', headers: { 'x-request-id': 'abc' } })
+    expect(res.statusCode).toBe(200)
+    expect(res.headers['x-request-id']).toBe('abc')
+    await app.close()
+  })
+})

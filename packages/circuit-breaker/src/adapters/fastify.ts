@@ -8,6 +8,7 @@ import type { HttpBreakerOptions } from '../http-options.js'
 import {
   createHttpGuard,
   endOnClose,
+  STATE,
   type RequestInfo,
   type SendableResponse,
 } from '../internal/http.js'
@@ -51,6 +52,10 @@ export const fastifyBreakerPlugin: FastifyPluginCallback<FastifyBreakerPluginOpt
   function circuitBreakerPlugin(fastify, options, done) {
     const { registry, ...rest } = options
     const guard = createHttpGuard(registry, rest)
+    // Declared up front, so every request object keeps one shape (Fastify's advice for request
+    // decorators); measured 3-4 % of throughput. Once per instance: the plugin may be registered
+    // more than once.
+    if (!fastify.hasRequestDecorator(STATE)) fastify.decorateRequest(STATE, null)
     fastify.addHook('onRequest', function circuitBreaker(request, reply, next) {
       const state = guard.state(request, request.headers[guard.header], request.id)
       void reply.header(guard.header, state.requestId)

@@ -34,10 +34,15 @@ export interface RequestInfo {
   readonly url: string
 }
 
-const STATE: unique symbol = Symbol.for('@scanner/circuit-breaker.state') as never
+/**
+ * Where a request's state is kept on the framework's request object. Adapters whose framework
+ * can declare a request property up front (Fastify's `decorateRequest(STATE, null)`) do so, so
+ * that setting it does not change the shape of every request object.
+ */
+export const STATE: unique symbol = Symbol.for('@scanner/circuit-breaker.state') as never
 const SAFE_ID = /^[\w.:@+=/-]+$/
 
-type Holder = Record<typeof STATE, RequestState | undefined>
+type Holder = Record<typeof STATE, RequestState | null | undefined>
 
 /** The Node response of a request, as far as {@link endOnClose} needs it. */
 interface ClosingResponse {
@@ -145,7 +150,7 @@ export function createHttpGuard(
     state(holder, incoming, frameworkId) {
       const h = holder as Holder
       let state = h[STATE]
-      if (state === undefined) {
+      if (state == null) {
         const first = Array.isArray(incoming) ? (incoming as unknown[])[0] : incoming
         const requestId = valid(first) ? first : valid(frameworkId) ? frameworkId : generate()
         state = { requestId, key: undefined, call: undefined, error: undefined }
@@ -153,7 +158,7 @@ export function createHttpGuard(
       }
       return state
     },
-    peek: (holder) => (holder as Holder)[STATE],
+    peek: (holder) => (holder as Holder)[STATE] ?? undefined,
     admit(state, info) {
       if (!enabled || registry.closed || state.key !== undefined) return undefined
       const key = routeKey(info.method, info.pattern)
