@@ -496,27 +496,29 @@ export function createHealth(options: HealthOptions = {}): Health {
     request: HealthRequest,
     head: boolean,
     healthJson: boolean,
-    report: HealthReport,
+    result: Pick<HealthReport, 'status' | 'components' | 'failing'>,
   ): HealthResponse => {
+    // Readiness needs no timestamp: no clock read on the most frequent probe.
     if (endpoint === 'ready') {
-      if (report.status === 'unhealthy') {
+      if (result.status === 'unhealthy') {
         return reply(
           503,
           healthJson,
           head,
           healthJson
-            ? { status: 'fail', output: `not ready: ${report.failing.join(', ')}` }
-            : { status: 'not_ready', failing: report.failing },
+            ? { status: 'fail', output: `not ready: ${result.failing.join(', ')}` }
+            : { status: 'not_ready', failing: result.failing },
         )
       }
       return reply(200, healthJson, head, healthJson ? PASS_BODY : READY_BODY)
     }
-    const code = report.status === 'unhealthy' ? 503 : 200
+    const code = result.status === 'unhealthy' ? 503 : 200
     const showDetails = authorized(request)
+    const stamp = timestamp()
     if (endpoint === 'basic') {
       if (healthJson) {
         return reply(code, true, head, {
-          status: healthJsonStatus(report.status),
+          status: healthJsonStatus(result.status),
           serviceId: service,
           ...(showDetails ? { releaseId: version } : {}),
         })
@@ -532,31 +534,31 @@ export function createHealth(options: HealthOptions = {}): Health {
         code,
         false,
         head,
-        `{"status":"${report.status}","timestamp":"${report.timestamp}","service":${serviceJson}${details}}`,
+        `{"status":"${result.status}","timestamp":"${stamp}","service":${serviceJson}${details}}`,
       )
     }
     if (healthJson) {
       return reply(code, true, head, {
-        status: healthJsonStatus(report.status),
+        status: healthJsonStatus(result.status),
         ...(showDetails
           ? {
               serviceId: service,
               releaseId: version,
-              checks: toHealthJsonChecks(report.components, report.timestamp),
+              checks: toHealthJsonChecks(result.components, stamp),
             }
           : {}),
       })
     }
     if (!showDetails) {
-      return reply(code, false, head, { status: report.status, timestamp: report.timestamp })
+      return reply(code, false, head, { status: result.status, timestamp: stamp })
     }
     // Same key order as JSON.stringify({ status, timestamp, components }). The components are
     // serialised once per set of results, and the whole body once per set and millisecond: a
     // probe storm writes one flat string instead of concatenating it per request.
-    if (detailedComponents !== report.components || detailedTimestamp !== report.timestamp) {
-      detailedBody = `{"status":"${report.status}","timestamp":"${report.timestamp}","components":${serialise(report.components)}}`
-      detailedComponents = report.components
-      detailedTimestamp = report.timestamp
+    if (detailedComponents !== result.components || detailedTimestamp !== stamp) {
+      detailedBody = `{"status":"${result.status}","timestamp":"${stamp}","components":${serialise(result.components)}}`
+      detailedComponents = result.components
+      detailedTimestamp = stamp
     }
     return { status: code, headers: jsonHeaders(), body: head ? '' : detailedBody }
   }
@@ -604,10 +606,10 @@ export function createHealth(options: HealthOptions = {}): Health {
       if (now !== undefined) return count(endpoint, now)
       const cached = runner.cached()
       if (cached !== undefined) {
-        return count(endpoint, answer(endpoint, request, head, healthJson, report(cached)))
+        return count(endpoint, answer(endpoint, request, head, healthJson, cached))
       }
       const known = endpoint
-      return run().then(
+      return runner.run().then(
         (fresh) => {
           try {
             return count(known, answer(known, request, head, healthJson, fresh))
