@@ -57,7 +57,10 @@ export type HealthComponent = ComponentResult
 export interface HealthReport {
   /** Overall status: critical checks decide `unhealthy`, the others can only degrade. */
   readonly status: HealthStatus
-  /** When the report was assembled, ISO 8601. */
+  /**
+   * When the check results were gathered, ISO 8601. An answer from cached results carries the
+   * time of those results (at most `cacheTtlMs` old), not the time of the request.
+   */
   readonly timestamp: string
   /** One entry per check, keyed by check name. */
   readonly components: Readonly<Record<string, HealthComponent>>
@@ -437,32 +440,13 @@ export function createHealth(options: HealthOptions = {}): Health {
     return text
   }
 
-  // The last `/health/detailed/` body, for its results and timestamp (see answer()).
-  let detailedComponents: object | undefined
-  let detailedTimestamp = ''
+  // The `/health/detailed/` body of the last results (see answer()).
+  let detailedFor: RunResult | undefined
   let detailedBody = ''
 
   const system = (): SystemSnapshot => (sampler ??= new SystemSampler()).snapshot()
 
-  // Date#toISOString costs about a microsecond: a probe storm shares one per millisecond.
-  let stampedAt = -1
-  let stamp = ''
-  const timestamp = (): string => {
-    const now = Date.now()
-    if (now !== stampedAt) {
-      stamp = new Date(now).toISOString()
-      stampedAt = now
-    }
-    return stamp
-  }
-  // Spelled out rather than spread: V8 copies a spread object far more slowly.
-  const report = (result: RunResult): HealthReport => ({
-    status: result.status,
-    timestamp: timestamp(),
-    components: result.components,
-    failing: result.failing,
-  })
-  const run = async (): Promise<HealthReport> => report(await runner.run())
+  const run = (): Promise<HealthReport> => runner.run()
 
   const reply = (
     status: number,
@@ -496,9 +480,8 @@ export function createHealth(options: HealthOptions = {}): Health {
     request: HealthRequest,
     head: boolean,
     healthJson: boolean,
-    result: Pick<HealthReport, 'status' | 'components' | 'failing'>,
+    result: RunResult,
   ): HealthResponse => {
-    // Readiness needs no timestamp: no clock read on the most frequent probe.
     if (endpoint === 'ready') {
       if (result.status === 'unhealthy') {
         return reply(
@@ -514,7 +497,7 @@ export function createHealth(options: HealthOptions = {}): Health {
     }
     const code = result.status === 'unhealthy' ? 503 : 200
     const showDetails = authorized(request)
-    const stamp = timestamp()
+    const stamp = result.timestamp
     if (endpoint === 'basic') {
       if (healthJson) {
         return reply(code, true, head, {
@@ -552,13 +535,11 @@ export function createHealth(options: HealthOptions = {}): Health {
     if (!showDetails) {
       return reply(code, false, head, { status: result.status, timestamp: stamp })
     }
-    // Same key order as JSON.stringify({ status, timestamp, components }). The components are
-    // serialised once per set of results, and the whole body once per set and millisecond: a
-    // probe storm writes one flat string instead of concatenating it per request.
-    if (detailedComponents !== result.components || detailedTimestamp !== stamp) {
+    // Same key order as JSON.stringify({ status, timestamp, components }), built once per set of
+    // results: a probe storm on cached results sends one string.
+    if (detailedFor !== result) {
       detailedBody = `{"status":"${result.status}","timestamp":"${stamp}","components":${serialise(result.components)}}`
-      detailedComponents = result.components
-      detailedTimestamp = stamp
+      detailedFor = result
     }
     return { status: code, headers: jsonHeaders(), body: head ? '' : detailedBody }
   }

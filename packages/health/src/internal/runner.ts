@@ -11,6 +11,8 @@ export interface ComponentResult {
 /** What the runner hands back for one request. */
 export interface RunResult {
   readonly status: HealthStatus
+  /** When the results were gathered (this run ended), ISO 8601. */
+  readonly timestamp: string
   readonly components: Record<string, ComponentResult>
   /** Critical checks that are unhealthy (or timed out). */
   readonly failing: string[]
@@ -188,7 +190,7 @@ export class CheckRunner {
         status = worst(status, component.status)
       }
     })
-    const result: RunResult = { status, components, failing }
+    const result: RunResult = { status, timestamp: new Date().toISOString(), components, failing }
     if (!this.#closed && entries.every((entry) => entry.result !== undefined)) {
       let oldest = Infinity
       for (const entry of entries) oldest = Math.min(oldest, entry.settledAt)
