@@ -55,6 +55,26 @@ describe('handleShutdownSignals', () => {
     })
   })
 
+  it('ignores the copy of the same signal a package manager forwards, not a later repeat', async () => {
+    vi.useFakeTimers()
+    const exit = vi.fn()
+    let release = (): void => undefined
+    dispose = handleShutdownSignals({
+      logger: noopLogger,
+      exit,
+      steps: [{ name: 'slow', run: () => new Promise<void>((resolve) => (release = resolve)) }],
+    })
+    process.emit('SIGINT', 'SIGINT')
+    // Ctrl-C under `pnpm demo`: the terminal's SIGINT and pnpm's forwarded one.
+    process.emit('SIGINT', 'SIGINT')
+    expect(exit).not.toHaveBeenCalled()
+    // A deliberate second Ctrl-C, later, still forces the exit.
+    await vi.advanceTimersByTimeAsync(1500)
+    process.emit('SIGINT', 'SIGINT')
+    expect(exit).toHaveBeenLastCalledWith(130)
+    release()
+  })
+
   it('exits 1 when the deadline passes', async () => {
     vi.useFakeTimers()
     const exit = vi.fn()

@@ -1,5 +1,8 @@
 import type { Logger } from '@scanner/core'
 
+/** A repeat of the first signal within this window is a forwarded copy, not a second signal. */
+const REPEAT_WINDOW_MS = 1000
+
 /** One step of a graceful shutdown, run in order. */
 export interface ShutdownStep {
   /** Short name used in the log (`drain readiness`, `stop tunnel`, `close server`). */
@@ -60,7 +63,8 @@ export async function runShutdown(
 /**
  * Installs SIGTERM and SIGINT handlers (in the application, never in a library) that run the
  * shutdown steps in order and exit 0, or 1 when a step failed or the deadline passed. A second
- * signal during shutdown exits at once with 130.
+ * signal during shutdown exits at once with 130, unless it is the same signal within a second of
+ * the first (the copy a package manager forwards when Ctrl-C already reached the process group).
  *
  * @example
  * ```ts
@@ -87,14 +91,21 @@ export function handleShutdownSignals(
       process.exit(code)
     })
   const timeoutMs = options.timeoutMs ?? 45_000
-  let shuttingDown = false
+  let first: { readonly signal: NodeJS.Signals; readonly at: number } | undefined
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (shuttingDown) {
+    if (first !== undefined) {
+      // Run through npm or pnpm in a terminal, one Ctrl-C arrives twice: from the terminal to
+      // the whole process group, and forwarded by the package manager. The same signal within
+      // a second is that echo, not a request to hurry.
+      if (signal === first.signal && performance.now() - first.at < REPEAT_WINDOW_MS) {
+        options.logger.debug({ signal }, 'repeated signal ignored (forwarded copy)')
+        return
+      }
       options.logger.warn({ signal }, 'second signal during shutdown: exiting now')
       exit(130)
       return
     }
-    shuttingDown = true
+    first = { signal, at: performance.now() }
     options.logger.info({ signal, timeoutMs }, `${signal} received: shutting down gracefully`)
     const deadline = setTimeout(() => {
       options.logger.error({ timeoutMs }, 'shutdown deadline passed: exiting with code 1')
