@@ -14,6 +14,7 @@ import {
   fakeCloudflaredToken,
 } from '@scanner/tunnel/testing'
 import type { WatchdogStatus } from '../../src/cli/commands/run.js'
+import { main } from '../../src/cli/main.js'
 import {
   alive,
   freePort,
@@ -197,6 +198,37 @@ describe('scanner-tunnel run (real processes, cloudflared simulator)', () => {
       expect(readFileSync(join(logDir, name), 'utf8')).not.toContain(TOKEN)
     }
     expect(result.stdout).not.toContain(TOKEN)
+  })
+
+  it('takes the same signal repeated at once for a forwarded copy; another signal forces the stop (in-process)', async () => {
+    const { file, logDir } = writeConfig('signals')
+    const handlers = new Map<string, () => void>()
+    const logs = (): string =>
+      readdirSync(logDir)
+        .map((name) => readFileSync(join(logDir, name), 'utf8'))
+        .join('')
+    const done = main(['run', '--config', file, '--no-dns-enabled'], {
+      env: { ...fakeCloudflaredEnv('normal'), TUNNEL_TOKEN: TOKEN },
+      cwd: dir,
+      stdout: { write: () => true },
+      stderr: { write: () => true },
+      onSignal: (signal, handler) => {
+        handlers.set(signal, handler)
+        return () => handlers.delete(signal)
+      },
+    })
+    await waitFor('the tunnel to be ready', () => logs().includes('tunnel ready'))
+    const signal = (name: string): void => {
+      handlers.get(name)?.()
+    }
+    // One Ctrl-C seen twice (from the terminal, and forwarded by a wrapper), then a different
+    // signal during the stop: only the latter forces it.
+    signal('SIGTERM')
+    signal('SIGTERM')
+    signal('SIGINT')
+    expect(await done).toBe(0)
+    await waitFor('the stop to be logged', () => logs().includes('"signal":"SIGTERM"'))
+    expect(logs().split('second stop signal: forcing the stop').length - 1).toBe(1)
   })
 
   it('exits 1 with the reason and the last output lines when the tunnel fails', async () => {

@@ -14,6 +14,9 @@ import { cliVersion } from '../version.js'
 import { createProcessSupervisor, createTunnel } from '../../index.js'
 import type { ProcessStatus, ProcessSupervisor, Tunnel, TunnelStatus } from '../../index.js'
 
+/** A repeat of the first stop signal within this window is a forwarded copy, not a second one. */
+const REPEAT_WINDOW_MS = 1000
+
 /** The `run` command's spec. */
 export const runSpec: CommandSpec = {
   name: 'run',
@@ -21,7 +24,8 @@ export const runSpec: CommandSpec = {
   summary:
     'The watchdog: supervises cloudflared (restarts with backoff, QUIC-timeout and readiness detection), optionally the origin service, runs the DNS monitor, writes the log directory and serves GET /status on loopback.',
   description: [
-    'Signals: SIGTERM/SIGINT stop everything gracefully (exit 0; a second one forces the stop),',
+    'Signals: SIGTERM/SIGINT stop everything gracefully (exit 0; a second one forces the stop,',
+    'except the same signal repeated within a second, a forwarded copy),',
     'SIGHUP reopens the log files (logrotate).',
     'Exit codes: 0 after a requested stop, 1 when the tunnel reached "failed" (reason and last',
     'cloudflared lines on stderr), 2 on usage or config errors.',
@@ -182,15 +186,21 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   const stopped = new Promise<string>((resolve) => {
     stopRequested = resolve
   })
-  let stopping = false
+  let first: { readonly signal: string; readonly at: number } | undefined
   let current: Tunnel | undefined
   const requestStop = (signal: string): void => {
-    if (stopping) {
+    if (first !== undefined) {
+      // One Ctrl-C can arrive twice (from the terminal, and forwarded by a wrapper such as the
+      // tsx CLI or a package manager): the same signal within a second is that copy.
+      if (signal === first.signal && performance.now() - first.at < REPEAT_WINDOW_MS) {
+        log.debug({ signal }, 'repeated stop signal ignored (forwarded copy)')
+        return
+      }
       log.warn({ signal }, 'second stop signal: forcing the stop')
       void current?.stop()
       return
     }
-    stopping = true
+    first = { signal, at: performance.now() }
     stopRequested?.(signal)
   }
   onSignal('SIGTERM', () => {
@@ -303,7 +313,8 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     log.error({ err: cause }, error.message)
     io.stderr.write(`scanner-tunnel: ${error.message}: ${cause.message}\n`)
   } finally {
-    stopping = true
+    // Stopping now (requested, or the tunnel failed): any further signal forces the stop.
+    first ??= { signal: 'stop', at: performance.now() }
     // cloudflared first (it finishes in-flight requests within its grace period, which needs
     // the origin), then the origin service.
     await Promise.allSettled([current?.stop(), dns?.close(), closeServer(server)])
