@@ -59,32 +59,39 @@ afterAll(async () => {
   cleanup()
 })
 
-function config(name: string, text: string): string {
+/** Writes a check config: the given tunnel lines and origin, DNS through `systemServer`. */
+function checkConfig(
+  name: string,
+  parts: { tunnel: string[]; healthUrl: string; systemServer: string },
+): string {
   const path = join(dir, name)
-  writeFileSync(path, text)
+  writeFileSync(
+    path,
+    [
+      'tunnel:',
+      ...parts.tunnel.map((line) => `  ${line}`),
+      'origin:',
+      `  healthUrl: ${parts.healthUrl}`,
+      'dns:',
+      '  names: [region1.v2.argotunnel.com]',
+      `  systemServers: ["${parts.systemServer}"]`,
+      `  fallbacks: ["${dns.address}"]`,
+      '  timeoutMs: 1000',
+      'status:',
+      '  listen: off',
+      '',
+    ].join('\n'),
+  )
   return path
 }
 
 describe('scanner-tunnel check (real processes)', () => {
   it('passes every item against the simulator, a loopback DNS server and a healthy origin', async () => {
-    const file = config(
-      'good.yaml',
-      [
-        'tunnel:',
-        `  bin: ${fakeCloudflaredPath}`,
-        `  publicUrl: ${originUrl}/public`,
-        'origin:',
-        `  healthUrl: ${originUrl}/health/live/`,
-        'dns:',
-        '  names: [region1.v2.argotunnel.com]',
-        `  systemServers: ["${dns.address}"]`,
-        `  fallbacks: ["${dns.address}"]`,
-        '  timeoutMs: 1000',
-        'status:',
-        '  listen: off',
-        '',
-      ].join('\n'),
-    )
+    const file = checkConfig('good.yaml', {
+      tunnel: [`bin: ${fakeCloudflaredPath}`, `publicUrl: ${originUrl}/public`],
+      healthUrl: `${originUrl}/health/live/`,
+      systemServer: dns.address,
+    })
     const r = await runCli(['check', '--config', file, '--metrics-url', metricsUrl])
     expect(r.stderr).toBe('')
     const lines = r.stdout.trim().split('\n')
@@ -106,23 +113,11 @@ describe('scanner-tunnel check (real processes)', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
     const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/health/live/`
     await new Promise((r) => closed.close(r))
-    const file = config(
-      'bad.yaml',
-      [
-        'tunnel:',
-        `  bin: ${join(dir, 'no-cloudflared-here')}`,
-        'origin:',
-        `  healthUrl: ${deadUrl}`,
-        'dns:',
-        '  names: [region1.v2.argotunnel.com]',
-        `  systemServers: ["${badDns.address}"]`,
-        `  fallbacks: ["${dns.address}"]`,
-        '  timeoutMs: 1000',
-        'status:',
-        '  listen: off',
-        '',
-      ].join('\n'),
-    )
+    const file = checkConfig('bad.yaml', {
+      tunnel: [`bin: ${join(dir, 'no-cloudflared-here')}`],
+      healthUrl: deadUrl,
+      systemServer: badDns.address,
+    })
     const r = await runCli(['check', '--config', file])
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/^FAIL\s+cloudflared\s+.*not found; install it/m)
