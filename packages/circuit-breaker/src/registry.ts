@@ -444,6 +444,7 @@ class Route implements RouteBreaker {
     if (next === undefined) this.#newest = prev
     else next.prev = prev
     call.prev = call.next = undefined
+    call.deadline = 0 // out of the queue: a second untrack() is a no-op
     // The timer stays armed when the queue empties (it then fires once and stops): arming and
     // clearing a timer for every request would cost more than the rest of the bookkeeping.
   }

@@ -1,8 +1,8 @@
+// Contract suite run against every adapter (express, fastify, hono): the same routes, the
+// same requests, the same expectations.
 import { once } from 'node:events'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-// Contract suite run against every adapter (express, fastify, hono): the same routes, the
-// same requests, the same expectations.
 import { isErrorId } from '@scanner/core'
 import type { Logger } from '@scanner/core'
 import {

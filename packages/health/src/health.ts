@@ -430,12 +430,13 @@ export function createHealth(options: HealthOptions = {}): Health {
 
   const serviceJson = JSON.stringify(service)
   const versionJson = JSON.stringify(version)
+  // The JSON of each system snapshot, made once (a snapshot is re-read once per second).
   const serialised = new WeakMap<object, string>()
-  const serialise = (components: object): string => {
-    let text = serialised.get(components)
+  const serialise = (snapshot: object): string => {
+    let text = serialised.get(snapshot)
     if (text === undefined) {
-      text = JSON.stringify(components)
-      serialised.set(components, text)
+      text = JSON.stringify(snapshot)
+      serialised.set(snapshot, text)
     }
     return text
   }
@@ -538,7 +539,7 @@ export function createHealth(options: HealthOptions = {}): Health {
     // Same key order as JSON.stringify({ status, timestamp, components }), built once per set of
     // results: a probe storm on cached results sends one string.
     if (detailedFor !== result) {
-      detailedBody = `{"status":"${result.status}","timestamp":"${stamp}","components":${serialise(result.components)}}`
+      detailedBody = `{"status":"${result.status}","timestamp":"${stamp}","components":${JSON.stringify(result.components)}}`
       detailedFor = result
     }
     return { status: code, headers: jsonHeaders(), body: head ? '' : detailedBody }
@@ -583,8 +584,8 @@ export function createHealth(options: HealthOptions = {}): Health {
       const head = method === 'HEAD'
       const healthJson =
         format === 'health+json' || (format === 'auto' && prefersHealthJson(request.headers))
-      const now = immediate(endpoint, healthJson, head)
-      if (now !== undefined) return count(endpoint, now)
+      const immediateAnswer = immediate(endpoint, healthJson, head)
+      if (immediateAnswer !== undefined) return count(endpoint, immediateAnswer)
       const cached = runner.cached()
       if (cached !== undefined) {
         return count(endpoint, answer(endpoint, request, head, healthJson, cached))

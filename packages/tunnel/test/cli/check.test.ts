@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fakeCloudflaredPath } from '@scanner/tunnel/testing'
-import { runCli, startDns, tempDir, waitFor } from './helpers.js'
+import { dnsSection, runCli, startDns, tempDir, waitFor } from './helpers.js'
 import type { LoopbackDns } from './helpers.js'
 
 let dns: LoopbackDns
@@ -72,11 +72,7 @@ function checkConfig(
       ...parts.tunnel.map((line) => `  ${line}`),
       'origin:',
       `  healthUrl: ${parts.healthUrl}`,
-      'dns:',
-      '  names: [region1.v2.argotunnel.com]',
-      `  systemServers: ["${parts.systemServer}"]`,
-      `  fallbacks: ["${dns.address}"]`,
-      '  timeoutMs: 1000',
+      ...dnsSection(parts.systemServer, dns.address, ['timeoutMs: 1000']),
       'status:',
       '  listen: off',
       '',

@@ -134,6 +134,21 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** The `dns:` section of a test config: the edge name, resolved through loopback servers. */
+export function dnsSection(
+  systemServer: string,
+  fallback: string,
+  extra: readonly string[] = [],
+): string[] {
+  return [
+    'dns:',
+    '  names: [region1.v2.argotunnel.com]',
+    `  systemServers: ["${systemServer}"]`,
+    `  fallbacks: ["${fallback}"]`,
+    ...extra.map((line) => `  ${line}`),
+  ]
+}
+
 /** A DNS server on 127.0.0.1 that answers A queries with 127.0.0.1, or SERVFAIL. */
 export interface LoopbackDns {
   readonly address: string

@@ -17,6 +17,7 @@ import type { WatchdogStatus } from '../../src/cli/commands/run.js'
 import { main } from '../../src/cli/main.js'
 import {
   alive,
+  dnsSection,
   freePort,
   runCli,
   runInProcess,
@@ -67,12 +68,7 @@ function writeConfig(name: string, extra: string[] = []): { file: string; logDir
       '  gracePeriodMs: 500',
       '  readyTimeoutMs: 10000',
       '  backoff: { initialDelayMs: 100, maxDelayMs: 200, jitter: none }',
-      'dns:',
-      '  names: [region1.v2.argotunnel.com]',
-      `  systemServers: ["${dns.address}"]`,
-      `  fallbacks: ["${dns.address}"]`,
-      '  intervalMs: 1000',
-      '  timeoutMs: 500',
+      ...dnsSection(dns.address, dns.address, ['intervalMs: 1000', 'timeoutMs: 500']),
       'log:',
       `  dir: ${logDir}`,
       'status:',
