@@ -7,8 +7,13 @@
 // gives each server half of that CPU, so the ratio of the two request counts is the ratio of
 // their costs per request, and a slow patch of the machine (another tenant, CPU steal, a
 // frequency drop) hits both sides alike instead of whichever slice it fell in. The figure is
-// the median over rounds. Each round also reads how busy the servers kept their CPU: below
-// 90 %, the load generator rather than the servers set the pace and the ratio is flagged.
+// the median over rounds. Rounds interleave the variants (round 1 of each, then round 2 of
+// each, ...): measured one variant after another, a variant measured later read about 4 % low
+// against an identical copy of the baseline, as the long-loaded baseline process kept warming
+// up. A second copy of the baseline is measured like a variant and printed as the A/A line:
+// the harness's own bias in this run. Each round also reads how busy the servers kept their
+// CPU: below 90 %, the load generator rather than the servers set the pace and the ratio is
+// flagged.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer, type RequestListener } from 'node:http'
@@ -115,23 +120,35 @@ const median = (values: readonly number[]): number => {
 
 /** Runs the benchmark and prints one block per framework; returns the number of missed targets. */
 export async function runRatioBench(bench: RatioBench): Promise<number> {
-  const [baseline, ...others] = bench.variants
+  const [baseline, ...measured] = bench.variants
   if (baseline === undefined) throw new Error('no variants')
+  // A second copy of the baseline, measured like any variant: the harness's own bias, which
+  // should read 1.00. A figure elsewhere is only as good as this one.
+  const copy: Variant = {
+    name: baseline.name,
+    label: `${baseline.label} again (A/A)`,
+    path: baseline.path,
+    ...(baseline.status === undefined ? {} : { status: baseline.status }),
+  }
+  const variants = [baseline, copy, ...measured]
+  const others = variants.slice(1)
   console.log(
     `autocannon, ${CONNECTIONS} connections per server, 127.0.0.1 only. Each variant is loaded at ` +
       `the same time as the baseline (${baseline.label}), both servers sharing one CPU, ` +
-      `${ROUNDS} rounds of ${SLICE_S} s; ratio = median over rounds of the two request counts.`,
+      `${ROUNDS} rounds of ${SLICE_S} s interleaved across the variants; ratio = median over ` +
+      `rounds of the two request counts. The A/A line is a second copy of the baseline: the ` +
+      `harness's own bias (ideally 1.00).`,
   )
   let missed = 0
   for (const framework of bench.frameworks) {
     if (ONLY !== undefined && !ONLY.includes(framework)) continue
     const servers = await Promise.all(
-      bench.variants.map((v) => startServer(bench.file, framework, v.name)),
+      variants.map((v) => startServer(bench.file, framework, v.name)),
     )
     try {
       // Warm-up (JIT, connection pools), and each server's throughput with the CPU to itself.
       const solo: number[] = []
-      for (const [i, variant] of bench.variants.entries()) {
+      for (const [i, variant] of variants.entries()) {
         await load(servers[i]!, variant, 1)
         solo.push((await load(servers[i]!, variant, 2)) / 2)
       }
@@ -139,11 +156,12 @@ export async function runRatioBench(bench: RatioBench): Promise<number> {
       console.log(
         `  ${baseline.label.padEnd(34)} ${solo[0]!.toFixed(0).padStart(7)} req/s alone   (baseline)`,
       )
-      for (const [j, variant] of others.entries()) {
-        const i = j + 1
-        const ratios: number[] = []
-        const busy: number[] = []
-        for (let round = 0; round < ROUNDS; round++) {
+      // Interleaved rounds: every variant is measured over the same stretch of the run.
+      const ratios: number[][] = others.map(() => [])
+      const busy: number[][] = others.map(() => [])
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [j, variant] of others.entries()) {
+          const i = j + 1
           const pids = [servers[0]!.child.pid, servers[i]!.child.pid]
           const before = pids.map(cpuTicks)
           const started = performance.now()
@@ -153,21 +171,24 @@ export async function runRatioBench(bench: RatioBench): Promise<number> {
           ])
           const seconds = (performance.now() - started) / 1000
           const after = pids.map(cpuTicks)
-          ratios.push(measured / base)
+          ratios[j]!.push(measured / base)
           if (before.every((t) => t !== undefined) && after.every((t) => t !== undefined)) {
             const ticks = after[0]! + after[1]! - before[0]! - before[1]!
-            busy.push(ticks / 100 / seconds)
+            busy[j]!.push(ticks / 100 / seconds)
           }
         }
-        const ratio = median(ratios)
+      }
+      for (const [j, variant] of others.entries()) {
+        const i = j + 1
+        const ratio = median(ratios[j]!)
         let verdict = ''
         if (variant.target !== undefined) {
           const met = ratio >= variant.target
           if (!met) missed++
           verdict = ` (target >= ${variant.target.toFixed(2)}: ${met ? 'met' : 'MISSED'})`
         }
-        const spread = `rounds ${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}`
-        const cpu = busy.length > 0 ? median(busy) : undefined
+        const spread = `rounds ${Math.min(...ratios[j]!).toFixed(2)}-${Math.max(...ratios[j]!).toFixed(2)}`
+        const cpu = busy[j]!.length > 0 ? median(busy[j]!) : undefined
         const pace =
           cpu === undefined
             ? ''

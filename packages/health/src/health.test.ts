@@ -23,6 +23,12 @@ describe('createHealth', () => {
     // Servers may add to the headers (@hono/node-server adds Content-Length): never shared or frozen.
     expect(Object.isFrozen(live.headers)).toBe(false)
     expect((await health.handle(get('/health/live/'))).headers).not.toBe(live.headers)
+    // Paths and methods as a caller of handle() may spell them: normalised.
+    expect((await health.handle(get('/health/live?probe=1'))).status).toBe(200)
+    expect((await health.handle({ ...get('/health/live'), method: 'get' })).status).toBe(200)
+    const head = await health.handle({ ...get('/health/live'), method: 'head' })
+    expect([head.status, head.body]).toEqual([200, ''])
+    expect((await health.handle({ ...get('/health/live'), method: 'post' })).status).toBe(405)
   })
 
   it('answers synchronously with respond() when no check has to run', async () => {

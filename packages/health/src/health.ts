@@ -421,6 +421,9 @@ export function createHealth(options: HealthOptions = {}): Health {
   const byPath = new Map<string, HealthEndpoint>(routes.map((r) => [r.path, r.endpoint]))
 
   const match = (path: string): HealthEndpoint | undefined => {
+    // The adapters pass the route's own path: found at once, with nothing to strip.
+    const exact = byPath.get(path)
+    if (exact !== undefined) return exact
     let p = path
     const q = p.indexOf('?')
     if (q !== -1) p = p.slice(0, q)
@@ -536,10 +539,13 @@ export function createHealth(options: HealthOptions = {}): Health {
     if (!showDetails) {
       return reply(code, false, head, { status: result.status, timestamp: stamp })
     }
-    // Same key order as JSON.stringify({ status, timestamp, components }), built once per set of
-    // results: a probe storm on cached results sends one string.
+    // Serialised once per set of results: a probe storm on cached results sends one string.
     if (detailedFor !== result) {
-      detailedBody = `{"status":"${result.status}","timestamp":"${stamp}","components":${JSON.stringify(result.components)}}`
+      detailedBody = JSON.stringify({
+        status: result.status,
+        timestamp: stamp,
+        components: result.components,
+      })
       detailedFor = result
     }
     return { status: code, headers: jsonHeaders(), body: head ? '' : detailedBody }
@@ -566,7 +572,9 @@ export function createHealth(options: HealthOptions = {}): Health {
     let endpoint: HealthEndpoint | undefined
     try {
       endpoint = match(request.path)
-      const method = request.method.toUpperCase()
+      // Node and the frameworks give the method in upper case; anything else is normalised.
+      let method = request.method
+      if (method !== 'GET' && method !== 'HEAD') method = method.toUpperCase()
       if (endpoint === undefined) {
         return count(endpoint, {
           status: 404,

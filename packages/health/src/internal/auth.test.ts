@@ -18,10 +18,21 @@ describe('isLoopbackAddress', () => {
     expect(isLoopbackAddress(address)).toBe(expected)
   })
 
-  it('treats proxied loopback requests as remote', () => {
+  it('treats a loopback request without proxy headers as local', () => {
     expect(isLocalRequest('127.0.0.1', {})).toBe(true)
-    expect(isLocalRequest('127.0.0.1', { 'x-real-ip': '203.0.113.1' })).toBe(false)
-    expect(isLocalRequest('127.0.0.1', { 'true-client-ip': '203.0.113.1' })).toBe(false)
+    expect(isLocalRequest('::1', { host: 'localhost', accept: '*/*' })).toBe(true)
+    expect(isLocalRequest('10.0.0.1', {})).toBe(false)
+  })
+
+  it.each([
+    ['forwarded', 'for=203.0.113.1'],
+    ['x-forwarded-for', '203.0.113.1'],
+    ['x-real-ip', '203.0.113.1'],
+    ['cf-connecting-ip', '203.0.113.1'],
+    ['true-client-ip', '203.0.113.1'],
+  ])('treats a loopback request carrying %s as remote', (name, value) => {
+    expect(isLocalRequest('127.0.0.1', { [name]: value })).toBe(false)
+    expect(isLocalRequest('127.0.0.1', { [name]: [value] })).toBe(false)
   })
 })
 
