@@ -1,8 +1,9 @@
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { databaseCheck, httpCheck, systemCheck } from './checks.js'
 import { createDnsMonitor, dnsCheck } from './dns.js'
+import { createHealth } from './health.js'
 
 const signal = new AbortController().signal
 
@@ -53,9 +54,13 @@ describe('systemCheck', () => {
 describe('httpCheck', () => {
   let server: Server
   let base: string
+  const hanging: IncomingMessage[] = []
   beforeAll(async () => {
     server = createServer((req, res) => {
-      if (req.url === '/hang') return
+      if (req.url === '/hang') {
+        hanging.push(req)
+        return
+      }
       res.statusCode = req.url === '/fail' ? 503 : 200
       res.end('body')
     })
@@ -91,6 +96,28 @@ describe('httpCheck', () => {
     const pending = httpCheck({ url: `${base}/hang`, method: 'HEAD' }).run(controller.signal)
     controller.abort(new Error('timed out'))
     expect(await pending).toMatchObject({ status: 'unhealthy' })
+  })
+
+  it('times out after its timeoutMs, aborting the request', async () => {
+    const check = httpCheck({ url: `${base}/hang`, name: 'slow', timeoutMs: 100 })
+    expect(check.timeoutMs).toBe(100)
+    const health = createHealth({ checks: [check], deadlineMs: 5000 })
+    const before = hanging.length
+    const started = performance.now()
+    const report = await health.run()
+    // Ended by the check's own 100 ms timeout, far from the 5 s request deadline.
+    expect(performance.now() - started).toBeLessThan(4000)
+    expect(report.components.slow).toMatchObject({
+      status: 'unhealthy',
+      error: 'timed out after 100 ms',
+    })
+    // A request that reached the server is cancelled, not left open (one that had not reached
+    // it yet in 100 ms never will).
+    for (const request of hanging.slice(before)) {
+      if (!request.destroyed) await new Promise((resolve) => request.once('close', resolve))
+      expect(request.destroyed).toBe(true)
+    }
+    await health.close()
   })
 
   it('is unhealthy when nothing listens', async () => {

@@ -161,10 +161,38 @@ describe('createHealth', () => {
   })
 
   it('never echoes the token in a validation error', () => {
+    const secret = 's3cr3t-health-token-value'
+    const thrown = (details: unknown): string => {
+      try {
+        createHealth({ details: details as never })
+      } catch (error) {
+        return String(error)
+      }
+      throw new Error('createHealth did not throw')
+    }
+    // A token of the wrong type, and a token passed as the policy itself.
+    for (const details of [{ token: 42 }, { token: [secret] }, secret]) {
+      const message = thrown(details)
+      expect(message).toMatch(/Invalid option "details(\.token)?"/)
+      expect(message).not.toContain(secret)
+      expect(message).not.toContain('42')
+    }
+  })
+
+  it('caches the answer when there are no checks, without a timer warning', async () => {
+    const warnings: Error[] = []
+    const onWarning = (warning: Error) => warnings.push(warning)
+    process.on('warning', onWarning)
     try {
-      createHealth({ details: { token: 42 as never } })
-    } catch (error) {
-      expect(String(error)).not.toContain('42')
+      const health = createHealth({ cacheTtlMs: 60_000 })
+      expect((await health.handle(get('/health/ready/'))).status).toBe(200)
+      // Cached: answered synchronously, no check run pending.
+      expect(health.respond(get('/health/ready/'))).not.toBeInstanceOf(Promise)
+      await health.close()
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings.map((w) => w.name)).not.toContain('TimeoutOverflowWarning')
+    } finally {
+      process.off('warning', onWarning)
     }
   })
 

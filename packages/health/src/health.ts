@@ -342,10 +342,13 @@ function createAuthorizer(value: unknown): (request: HealthRequest) => boolean {
     return (r) =>
       (loopback && isLocalRequest(r.remoteAddress, r.headers)) || matches(presentedToken(r.headers))
   }
+  // A string here may be a token passed in the wrong place (`details: process.env.TOKEN`):
+  // never echoed.
   throw invalidOption(
     'details',
     '"always", "never", "loopback", { token, loopback } or a function',
     policy,
+    typeof policy !== 'string',
   )
 }
 

@@ -47,9 +47,34 @@ describe('fastify adapter specifics', () => {
     }
   })
 
-  it('rejects a missing health instance', async () => {
-    const app = Fastify()
-    await expect(app.register(fastifyHealthPlugin, {} as never).ready()).rejects.toThrow(/health/)
-    await app.close()
+  it.each([
+    ['top level', { ignoreTrailingSlash: true }],
+    ['routerOptions', { routerOptions: { ignoreTrailingSlash: true } }],
+  ])('serves both spellings when the app ignores trailing slashes (%s)', async (_, options) => {
+    const health = createHealth()
+    for (const prefix of [undefined, '/status']) {
+      const app = Fastify(options)
+      await app.register(fastifyHealthPlugin, { health, ...(prefix ? { prefix } : {}) })
+      try {
+        const base = prefix ?? '/health'
+        for (const url of [base, `${base}/`, `${base}/live`, `${base}/live/`, `${base}/ready/`]) {
+          expect((await app.inject({ url })).statusCode, url).toBe(200)
+        }
+        expect((await app.inject({ url: `${base}/live`, method: 'HEAD' })).statusCode).toBe(200)
+      } finally {
+        await app.close()
+      }
+    }
+    await health.close()
+  })
+
+  it('rejects a missing health instance with the invalid-option code', async () => {
+    for (const options of [{}, { health: null }, { health: { respond: 1 } }]) {
+      const app = Fastify()
+      await expect(
+        app.register(fastifyHealthPlugin, options as never).ready(),
+      ).rejects.toMatchObject({ code: 'ERR_SCANNER_INVALID_OPTION', option: 'health' })
+      await app.close()
+    }
   })
 })

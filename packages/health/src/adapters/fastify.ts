@@ -3,6 +3,7 @@
  *
  * @module @scanner/health/fastify
  */
+import { invalidOption } from '@scanner/core'
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Health, HealthResponse } from '../health.js'
 
@@ -38,13 +39,28 @@ export interface FastifyHealthPluginOptions {
 export const fastifyHealthPlugin: FastifyPluginAsync<FastifyHealthPluginOptions> =
   async function fastifyHealthPlugin(fastify, options) {
     const { health } = options
-    if (typeof health !== 'object' || typeof health.handle !== 'function') {
-      throw new TypeError('Invalid option "health": expected a Health instance from createHealth()')
+    // Plugin options come from JavaScript callers too: checked, not trusted.
+    const given = health as Partial<Record<keyof Health, unknown>> | null | undefined
+    if (
+      typeof given !== 'object' ||
+      given === null ||
+      typeof given.respond !== 'function' ||
+      !Array.isArray(given.routes)
+    ) {
+      throw invalidOption('health', 'a Health instance from createHealth()', health)
     }
     const registeredPrefix = options.prefix !== undefined
+    // With `ignoreTrailingSlash` (top level, or in `routerOptions` from Fastify 5.x on) the
+    // router serves both spellings of one route and refuses the second as a duplicate.
+    const config = fastify.initialConfig as {
+      readonly ignoreTrailingSlash?: boolean
+      readonly routerOptions?: { readonly ignoreTrailingSlash?: boolean }
+    }
+    const slashIgnored =
+      config.ignoreTrailingSlash === true || config.routerOptions?.ignoreTrailingSlash === true
     for (const route of health.routes) {
       const base = registeredPrefix ? route.suffix : route.path === '/' ? '' : route.path
-      const urls = base === '' ? ['/'] : [base, `${base}/`]
+      const urls = base === '' ? ['/'] : slashIgnored ? [base] : [base, `${base}/`]
       for (const url of urls) {
         fastify.get(url, function healthEndpoint(request: FastifyRequest, reply: FastifyReply) {
           const result = health.respond({

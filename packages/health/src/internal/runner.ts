@@ -192,7 +192,8 @@ export class CheckRunner {
     })
     const result: RunResult = { status, timestamp: new Date().toISOString(), components, failing }
     if (!this.#closed && entries.every((entry) => entry.result !== undefined)) {
-      let oldest = Infinity
+      // With no checks at all, the result is as old as this run.
+      let oldest = entries.length === 0 ? monotonicNow() : Infinity
       for (const entry of entries) oldest = Math.min(oldest, entry.settledAt)
       this.#remember(result, oldest + this.#options.cacheTtlMs - monotonicNow())
     }

@@ -22,7 +22,7 @@ function cpuSnapshot(): CpuSnapshot {
     idle += t.idle
     total += t.user + t.nice + t.sys + t.idle + t.irq
   }
-  return { idle, total, at: Date.now() }
+  return { idle, total, at: performance.now() }
 }
 
 /** Rounds to one decimal place. */
@@ -40,7 +40,9 @@ function busyPercent(from: CpuSnapshot, to: CpuSnapshot): number | undefined {
 /**
  * Machine-wide CPU usage measured over an interval: each reading covers the time since the
  * previous sample (at least `intervalMs` apart; readings in between reuse the last value), so
- * no timer runs in the background.
+ * no timer runs in the background. Until the first interval has passed since the sampler was
+ * created, the figure is the average since boot: a window of a few microseconds would read
+ * 0 or 100. Intervals run on the monotonic clock, so a wall-clock step cannot freeze them.
  */
 export class SystemSampler {
   readonly #intervalMs: number
@@ -55,24 +57,23 @@ export class SystemSampler {
   }
 
   cpuPercent(): number {
-    const now = Date.now()
-    if (this.#cpu === undefined || now - this.#previous.at >= this.#intervalMs) {
+    const now = performance.now()
+    if (now - this.#previous.at >= this.#intervalMs) {
       const current = cpuSnapshot()
       const measured = busyPercent(this.#previous, current)
       if (measured !== undefined) {
         this.#cpu = measured
         this.#previous = current
-      } else if (this.#cpu === undefined) {
-        // Too short a window to measure: fall back to the average since boot.
-        this.#cpu = busyPercent({ idle: 0, total: 0, at: 0 }, current) ?? 0
       }
     }
+    // No complete interval yet: the average since boot.
+    this.#cpu ??= busyPercent({ idle: 0, total: 0, at: 0 }, cpuSnapshot()) ?? 0
     return this.#cpu
   }
 
   /** The figures, re-read at most once per `intervalMs` (reading them costs system calls). */
   snapshot(): SystemSnapshot {
-    const now = Date.now()
+    const now = performance.now()
     if (this.#snapshot !== undefined && now - this.#snapshotAt < this.#intervalMs) {
       return this.#snapshot
     }
