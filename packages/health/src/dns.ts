@@ -37,8 +37,11 @@ export interface DnsReport {
   /** When the round ended, ISO 8601. */
   readonly time: string
   /**
-   * `ok`: the system resolver resolves every name; `dns-failure`: it fails while a fallback
-   * works; `network-down`: no resolver resolves anything.
+   * Decided name by name. `ok`: the system resolver resolves every name. `dns-failure`: at
+   * least one name it fails on resolves through a fallback (with no fallbacks configured, any
+   * system failure counts as `dns-failure`). `network-down`: every name it fails on fails
+   * through every fallback too (the network, or the names themselves); names it resolves do
+   * not make this a DNS failure.
    */
   readonly status: 'ok' | 'dns-failure' | 'network-down'
   readonly system: DnsResolverResult[]
@@ -57,8 +60,9 @@ export interface DnsRecoveryContext {
 }
 
 /**
- * A recovery action, run once per DNS failure episode (system resolver failing while a
- * fallback works). Never run while the whole network is down.
+ * A recovery action, run once per DNS failure episode (a name the system resolver fails on
+ * resolves through a fallback). Never run on `network-down` (the failing names fail through
+ * every fallback too).
  */
 export type DnsRecoveryAction = (context: DnsRecoveryContext) => unknown
 
@@ -79,8 +83,9 @@ export interface DnsMonitorOptions {
   readonly fallbacks?: readonly string[]
   /**
    * Query these servers as "the system resolver" instead of the operating system's own
-   * lookup (`dns.lookup`, which follows /etc/hosts, nsswitch and /etc/resolv.conf). For tests,
-   * or to watch a local stub such as `127.0.0.53` directly.
+   * lookup (`dns.lookup`, which follows /etc/hosts, nsswitch and /etc/resolv.conf; the original
+   * one, even after `useFallbackResolvers()` switched the process). For tests, or to watch a
+   * local stub such as `127.0.0.53` directly.
    * @default undefined (the operating system's resolver)
    */
   readonly systemServers?: readonly string[]
@@ -149,6 +154,22 @@ const DNS_DEFAULTS = {
   rrtype: 'A',
 } as const
 
+/**
+ * `useFallbackResolvers()` keeps the original `dns.promises.lookup` under this key on its
+ * replacement, so the monitor's system path keeps watching the operating system's resolver
+ * while the process is switched to the fallbacks. Internal; a global symbol so that two copies
+ * of the package (ESM and CommonJS) agree.
+ */
+export const ORIGINAL_LOOKUP: unique symbol = Symbol.for('@scanner/health.original-lookup')
+
+type PromisesLookup = typeof dnsPromises.lookup
+
+/** The operating system's lookup (getaddrinfo), even while `useFallbackResolvers()` is active. */
+function osLookup(): PromisesLookup {
+  const current = dnsPromises.lookup as PromisesLookup & { [ORIGINAL_LOOKUP]?: PromisesLookup }
+  return current[ORIGINAL_LOOKUP] ?? current
+}
+
 /** Parses `ip`, `ip:port`, `[ipv6]:port` into the `host:port` form `setServers` accepts. */
 export function normaliseServer(option: string, value: unknown): string {
   if (typeof value !== 'string' || value === '') {
@@ -199,6 +220,22 @@ function summary(results: readonly DnsResolverResult[]): string {
     .filter((r) => !r.ok)
     .map((r) => `${r.name} via ${r.resolver}: ${r.error ?? 'no address'}`)
     .join('; ')
+}
+
+/**
+ * The decision of a round, name by name: `ok` when the system resolver resolves every name;
+ * `dns-failure` when a name it fails on resolves through a fallback (or when there is no
+ * fallback to tell); otherwise `network-down`.
+ */
+function classify(
+  system: readonly DnsResolverResult[],
+  fallbacks: readonly DnsResolverResult[],
+  haveFallbacks: boolean,
+): DnsReport['status'] {
+  const failing = new Set(system.filter((r) => !r.ok).map((r) => r.name))
+  if (failing.size === 0) return 'ok'
+  if (!haveFallbacks) return 'dns-failure'
+  return fallbacks.some((r) => r.ok && failing.has(r.name)) ? 'dns-failure' : 'network-down'
 }
 
 interface Resolve {
@@ -337,12 +374,7 @@ class DnsMonitorImpl implements DnsMonitor {
         ),
       ),
     ])
-    const systemOk = system.every((r) => r.ok)
-    const status: DnsReport['status'] = systemOk
-      ? 'ok'
-      : fallbacks.some((r) => r.ok) || this.#fallbacks.length === 0
-        ? 'dns-failure'
-        : 'network-down'
+    const status = classify(system, fallbacks, this.#fallbacks.length > 0)
     const report: DnsReport = { time: new Date().toISOString(), status, system, fallbacks }
     if (this.#closing !== undefined) return report
     await this.#apply(report)
@@ -370,7 +402,7 @@ class DnsMonitorImpl implements DnsMonitor {
       if (previous !== 'network-down') {
         this.#logger.error(
           { failures: summary(report.system) },
-          'DNS: no resolver answers (network down?); no recovery attempted',
+          'DNS: no resolver resolves the failing names (network down?); no recovery attempted',
         )
         this.#events.emit('network-down', report)
       }
@@ -379,7 +411,7 @@ class DnsMonitorImpl implements DnsMonitor {
     if (previous !== 'dns-failure') {
       this.#logger.warn(
         { failures: summary(report.system) },
-        'DNS failure: the system resolver fails while fallback resolvers work',
+        'DNS failure: the system resolver fails on names that fallback resolvers resolve',
       )
       this.#events.emit('failure', report)
     }
@@ -412,7 +444,7 @@ class DnsMonitorImpl implements DnsMonitor {
     if (this.#systemServers !== undefined) return this.#serverResolver(this.#systemServers, signal)
     const family = this.#rrtype === 'AAAA' ? 6 : 4
     return () => async (name) => {
-      const found = await dnsPromises.lookup(name, { all: true, family })
+      const found = await osLookup()(name, { all: true, family })
       return found.map((a) => a.address)
     }
   }
@@ -502,9 +534,10 @@ class DnsMonitorImpl implements DnsMonitor {
 
 /**
  * Creates a DNS monitor: each round resolves the names through the system resolver and through
- * each fallback resolver, tells "system resolver failing, fallbacks fine" (`dns-failure`: event
- * `failure`, recovery actions run once per episode) apart from "nothing resolves"
- * (`network-down`: reported, no recovery), and emits `recovered` when resolution works again.
+ * each fallback resolver and decides name by name. "A name the system resolver fails on
+ * resolves through a fallback" is `dns-failure` (event `failure`, recovery actions run once per
+ * episode); "the names it fails on fail everywhere" is `network-down` (reported, no recovery).
+ * It emits `recovered` when the system resolver resolves every name again.
  *
  * @example
  * ```ts
@@ -527,7 +560,8 @@ export interface DnsCheckOptions {
    */
   readonly name?: string
   /**
-   * Whether "nothing resolves" makes the service unhealthy (otherwise it degrades it).
+   * Whether `network-down` (the failing names fail through every resolver) makes the service
+   * unhealthy (otherwise it degrades it).
    * @default false
    */
   readonly critical?: boolean
@@ -544,9 +578,10 @@ export interface DnsCheckOptions {
 }
 
 /**
- * Exposes a {@link DnsMonitor} as a health check: healthy while the system resolver works,
- * degraded while it fails and a fallback works, unhealthy when nothing resolves. It reads the
- * monitor's last report and runs a round only when there is none or it is older than `maxAgeMs`.
+ * Exposes a {@link DnsMonitor} as a health check: healthy on `ok`, degraded on `dns-failure`
+ * (the system resolver fails on names a fallback resolves), unhealthy on `network-down` (the
+ * names it fails on fail through every resolver). It reads the monitor's last report and runs
+ * a round only when there is none or it is older than `maxAgeMs`.
  *
  * @example
  * ```ts

@@ -40,7 +40,12 @@ export type {
   DnsRecoveryContext,
   DnsCheckOptions,
 } from './dns.js'
-export { flushSystemdResolved, useFallbackResolvers, writeResolvConf } from './recovery.js'
+export {
+  flushSystemdResolved,
+  restoreSystemResolvers,
+  useFallbackResolvers,
+  writeResolvConf,
+} from './recovery.js'
 export type {
   FlushSystemdResolvedOptions,
   UseFallbackResolversOptions,

@@ -1,10 +1,12 @@
-import { setServers } from 'node:dns'
+import dns, { type LookupAddress } from 'node:dns'
 import { syncBuiltinESMExports } from 'node:module'
+import { isIP } from 'node:net'
+import { promisify } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { lstat, open, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { ScannerError, checkNumber, invalidOption } from '@scanner/core'
 import type { DnsRecoveryAction } from './dns.js'
-import { normaliseServer } from './dns.js'
+import { ORIGINAL_LOOKUP, normaliseServer } from './dns.js'
 
 /** Options of {@link flushSystemdResolved}. */
 export interface FlushSystemdResolvedOptions {
@@ -63,17 +65,161 @@ export interface UseFallbackResolversOptions {
    * @default the monitor's fallbacks
    */
   readonly servers?: readonly string[]
+  /**
+   * Also replace `dns.lookup` and `dns.promises.lookup` (what `net`, `http`, `https`, `fetch` and
+   * undici use by default), so that the process's own connections resolve through the servers
+   * too. Names the servers cannot resolve still go to the original lookup (/etc/hosts, private
+   * names). `false` only calls `dns.setServers`.
+   * @default true
+   */
+  readonly lookup?: boolean
+  /**
+   * Time limit of one query of the replacement lookup to the servers, in milliseconds (two
+   * attempts); after that the name goes to the original lookup.
+   * @default 2000
+   */
+  readonly timeoutMs?: number
+}
+
+type Lookup = typeof dns.lookup
+type PromisesLookup = typeof dns.promises.lookup
+type Family = 0 | 4 | 6
+
+/** The writable view of `node:dns`'s CommonJS module object, which `net` reads at connect time. */
+const mutableDns = dns as unknown as { lookup: Lookup; promises: { lookup: PromisesLookup } }
+
+/** What {@link restoreSystemResolvers} puts back: captured once, before the first switch. */
+let saved: { servers: string[]; lookup: Lookup; promisesLookup: PromisesLookup } | undefined
+
+interface LookupRequest {
+  readonly name: string
+  readonly family: Family
+  readonly all: boolean
+  readonly order: string
+}
+
+function familyOf(value: unknown): Family | undefined {
+  if (value === undefined || value === null || value === 0) return 0
+  if (value === 4 || value === 'IPv4') return 4
+  if (value === 6 || value === 'IPv6') return 6
+  return undefined
 }
 
 /**
- * A recovery action that switches this process's `node:dns` resolver to the fallback
- * resolvers (`dns.setServers`). It affects `dns.resolve*()` and `new dns.Resolver()`, not
- * `dns.lookup()` (getaddrinfo, used by `http`, `net` and `fetch` by default): pass a lookup
- * built on `dns.resolve4` to your agents if they must follow.
+ * The request when the replacement handles it: a host name (not an IP literal, not a
+ * `localhost` name, which never goes to DNS) and options it understands. Anything else goes to
+ * the original lookup untouched (which validates it).
+ */
+function parseRequest(hostname: unknown, options: unknown): LookupRequest | undefined {
+  if (typeof hostname !== 'string' || hostname === '' || isIP(hostname) !== 0) return undefined
+  if (/(?:^|\.)localhost\.?$/i.test(hostname)) return undefined
+  let family: Family | undefined = 0
+  let all = false
+  let order: unknown
+  if (typeof options === 'number') {
+    family = familyOf(options)
+  } else if (typeof options === 'object' && options !== null) {
+    const o = options as { family?: unknown; all?: unknown; order?: unknown; verbatim?: unknown }
+    family = familyOf(o.family)
+    all = o.all === true
+    order = o.order ?? (o.verbatim === false ? 'ipv4first' : undefined)
+  } else if (options !== undefined) {
+    return undefined
+  }
+  if (family === undefined) return undefined
+  return {
+    name: hostname,
+    family,
+    all,
+    order: typeof order === 'string' ? order : dns.getDefaultResultOrder(),
+  }
+}
+
+/** Addresses from the servers (IPv4 first unless the order is `ipv6first`), or undefined. */
+async function resolveThrough(
+  resolver: InstanceType<typeof dns.promises.Resolver>,
+  request: LookupRequest,
+): Promise<[LookupAddress, ...LookupAddress[]] | undefined> {
+  const none = (): string[] => []
+  const [v4, v6] = await Promise.all([
+    request.family === 6 ? [] : resolver.resolve4(request.name).catch(none),
+    request.family === 4 ? [] : resolver.resolve6(request.name).catch(none),
+  ])
+  const four = v4.map((address) => ({ address, family: 4 }))
+  const six = v6.map((address) => ({ address, family: 6 }))
+  const [first, ...rest] = request.order === 'ipv6first' ? [...six, ...four] : [...four, ...six]
+  return first === undefined ? undefined : [first, ...rest]
+}
+
+function createLookups(
+  servers: readonly string[],
+  timeoutMs: number,
+  original: { lookup: Lookup; promisesLookup: PromisesLookup },
+): { lookup: Lookup; promisesLookup: PromisesLookup } {
+  const resolver = new dns.promises.Resolver({ timeout: timeoutMs, tries: 2 })
+  resolver.setServers([...servers])
+
+  async function promisesLookup(...args: unknown[]): Promise<LookupAddress | LookupAddress[]> {
+    const request = parseRequest(args[0], args[1])
+    const found = request === undefined ? undefined : await resolveThrough(resolver, request)
+    if (request === undefined || found === undefined) {
+      return Reflect.apply(original.promisesLookup, dns.promises, args) as Promise<
+        LookupAddress | LookupAddress[]
+      >
+    }
+    return request.all ? found : found[0]
+  }
+  Object.defineProperty(promisesLookup, ORIGINAL_LOOKUP, { value: original.promisesLookup })
+
+  function lookup(...args: unknown[]): void {
+    const callback = typeof args[1] === 'function' ? args[1] : args[2]
+    const request =
+      typeof callback === 'function'
+        ? parseRequest(args[0], typeof args[1] === 'function' ? undefined : args[1])
+        : undefined
+    if (request === undefined || typeof callback !== 'function') {
+      Reflect.apply(original.lookup, dns, args)
+      return
+    }
+    void resolveThrough(resolver, request).then((found) => {
+      if (found === undefined) {
+        try {
+          Reflect.apply(original.lookup, dns, args)
+        } catch (error) {
+          process.nextTick(callback, error)
+        }
+      } else if (request.all) {
+        process.nextTick(callback, null, found)
+      } else {
+        process.nextTick(callback, null, found[0].address, found[0].family)
+      }
+    })
+  }
+  // util.promisify(dns.lookup) resolves { address, family }, as it does for the original.
+  Object.defineProperty(lookup, promisify.custom, { value: promisesLookup })
+  return { lookup: lookup as Lookup, promisesLookup: promisesLookup as PromisesLookup }
+}
+
+/**
+ * A recovery action that switches this process to the fallback resolvers: `dns.setServers`
+ * (`dns.resolve*()`, new `dns.Resolver`s) and, unless `lookup: false`, `dns.lookup` and
+ * `dns.promises.lookup`, which `net`, `http`, `https`, `fetch` and undici use by default (also
+ * through `import { lookup } from 'node:dns'`). The replacement lookup hands IP literals and
+ * `localhost` names straight to the original lookup, asks the servers for A and/or AAAA records
+ * as `family` says (IPv4 first unless the result order is `ipv6first`; no cache; `all: true`
+ * answers `[{ address, family }]`), and hands every name they cannot resolve (or any failure,
+ * after `timeoutMs`) to the original lookup, so /etc/hosts and private names keep working. Its
+ * `hints` option is not applied to what the servers answer. A DNS monitor keeps watching the
+ * original lookup.
+ *
+ * Running it again switches to the new servers and keeps the originals saved by the first run.
+ * Nothing is undone automatically: call {@link restoreSystemResolvers} (for example on the
+ * monitor's `recovered` event) to go back.
  *
  * @example
  * ```ts
- * createDnsMonitor({ recovery: [useFallbackResolvers()] })
+ * const dns = createDnsMonitor({ recovery: [useFallbackResolvers()] })
+ * dns.on('recovered', () => restoreSystemResolvers())
  * ```
  */
 export function useFallbackResolvers(options: UseFallbackResolversOptions = {}): DnsRecoveryAction {
@@ -86,16 +232,51 @@ export function useFallbackResolvers(options: UseFallbackResolversOptions = {}):
           }
           return options.servers.map((s, i) => normaliseServer(`servers[${i}]`, s))
         })()
+  const switchLookup = options.lookup ?? true
+  if (typeof switchLookup !== 'boolean') throw invalidOption('lookup', 'a boolean', switchLookup)
+  const timeoutMs = checkNumber('timeoutMs', options.timeoutMs, 2000, { min: 1, max: 600_000 })
   return function useFallbackResolvers({ fallbacks, logger }) {
     const chosen = servers ?? [...fallbacks]
-    setServers(chosen)
-    // setServers rebinds node:dns's exports to a new default resolver; refresh ES module imports.
+    saved ??= {
+      servers: dns.getServers(),
+      lookup: dns.lookup,
+      promisesLookup: dns.promises.lookup,
+    }
+    dns.setServers(chosen)
+    if (switchLookup) {
+      const replacement = createLookups(chosen, timeoutMs, saved)
+      mutableDns.lookup = replacement.lookup
+      mutableDns.promises.lookup = replacement.promisesLookup
+    }
+    // Refresh the ES module bindings (`import { lookup } from 'node:dns'`) from the CommonJS
+    // module object; setServers also rebinds node:dns's resolve* functions.
     syncBuiltinESMExports()
     logger.warn(
-      { servers: chosen },
+      { servers: chosen, lookup: switchLookup },
       'DNS: this process now resolves through the fallback resolvers',
     )
   }
+}
+
+/**
+ * Undoes {@link useFallbackResolvers}: puts back the `dns.lookup`, `dns.promises.lookup` and
+ * `dns.getServers()` it found before its first run. Idempotent; does nothing if it never ran.
+ * The monitor does not call it: do so on its `recovered` event if the process should go back
+ * to the system resolver once that works again.
+ *
+ * @example
+ * ```ts
+ * dns.on('recovered', () => restoreSystemResolvers())
+ * ```
+ */
+export function restoreSystemResolvers(): void {
+  if (saved === undefined) return
+  const { servers, lookup, promisesLookup } = saved
+  saved = undefined
+  dns.setServers(servers)
+  mutableDns.lookup = lookup
+  mutableDns.promises.lookup = promisesLookup
+  syncBuiltinESMExports()
 }
 
 /** Options of {@link writeResolvConf}. */

@@ -11,6 +11,7 @@ import {
   type Health,
   type HealthCheck,
   type HealthOptions,
+  type HealthStatus,
 } from '@scanner/health'
 
 /** A response as the contract sees it: status, lower-case headers, body text. */
@@ -20,7 +21,10 @@ export interface ClientResponse {
   readonly body: string
 }
 
-/** Sends requests to one adapter mounted over one health instance. */
+/**
+ * Sends requests to one adapter mounted over one health instance. A client must carry at least
+ * 50 requests at once (the Express client's agent holds 64 connections).
+ */
 export interface Client {
   request(
     path: string,
@@ -37,22 +41,79 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-function counting(name: string, options: Partial<HealthCheck> & { delayMs?: number } = {}) {
+function json(res: ClientResponse): Record<string, unknown> {
+  return JSON.parse(res.body) as Record<string, unknown>
+}
+
+/** A promise that settles only when the test calls `release()`. */
+function latch(): { readonly promise: Promise<void>; readonly release: () => void } {
+  let release = (): void => undefined
+  const promise = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  return { promise, release }
+}
+
+/** A check that counts its runs and does not settle before `gate` does. */
+function gated(name: string, gate: Promise<void>, options: Partial<HealthCheck> = {}) {
   let calls = 0
   const check: HealthCheck = {
     name,
     ...options,
     async run() {
-      calls++
-      await delay(options.delayMs ?? 0)
-      return { latency_ms: 1.5 }
+      const run = ++calls
+      await gate
+      return { latency_ms: 1.5, run }
     },
   }
   return { check, calls: () => calls }
 }
 
-function json(res: ClientResponse): Record<string, unknown> {
-  return JSON.parse(res.body) as Record<string, unknown>
+/**
+ * The health instance as an adapter sees it, counting the requests that reach the core:
+ * `reached(n)` resolves once `n` calls to `respond`/`handle`/`fetch` have returned, so every
+ * one of them has joined (or started) a run by then.
+ */
+function countingArrivals(health: Health): {
+  readonly health: Health
+  readonly arrived: () => number
+  readonly reached: (n: number) => Promise<void>
+} {
+  let arrived = 0
+  const waiting: { readonly n: number; readonly resolve: () => void }[] = []
+  const arrive = <T>(value: T): T => {
+    arrived++
+    for (const waiter of waiting) if (arrived >= waiter.n) waiter.resolve()
+    return value
+  }
+  const counted: Health = {
+    get prefix() {
+      return health.prefix
+    },
+    get routes() {
+      return health.routes
+    },
+    get draining() {
+      return health.draining
+    },
+    respond: (request) => arrive(health.respond(request)),
+    handle: (request) => arrive(health.handle(request)),
+    fetch: (request, info) => arrive(health.fetch(request, info)),
+    run: () => health.run(),
+    drain: () => {
+      health.drain()
+    },
+    close: () => health.close(),
+  }
+  return {
+    health: counted,
+    arrived: () => arrived,
+    reached: (n) =>
+      new Promise<void>((resolve) => {
+        if (arrived >= n) resolve()
+        else waiting.push({ n, resolve })
+      }),
+  }
 }
 
 export function describeAdapter(name: string, makeClient: MakeClient): void {
@@ -134,14 +195,63 @@ export function describeAdapter(name: string, makeClient: MakeClient): void {
       }
     })
 
-    it('answers HEAD on every endpoint with the status and headers and no body', async () => {
-      const { client } = await setup({ checks: healthyChecks() })
-      for (const path of ['/health/', '/health/detailed/', '/health/ready/', '/health/live/']) {
-        const res = await client.request(path, { method: 'HEAD' })
-        expect(res.status).toBe(200)
+    const JSON_TYPE = /^application\/json/
+    const HEALTH_JSON_TYPE = /^application\/health\+json/
+    const ACCEPT_HEALTH_JSON = { accept: 'application/health+json' }
+
+    /** Sends GET then HEAD to `path`: HEAD must answer like GET, with an empty body. */
+    async function expectHead(
+      client: Client,
+      path: string,
+      status: number,
+      type: RegExp = JSON_TYPE,
+      headers?: Record<string, string>,
+    ): Promise<void> {
+      const get = await client.request(path, { headers })
+      const head = await client.request(path, { method: 'HEAD', headers })
+      expect({ path, get: get.status, head: head.status }).toEqual({
+        path,
+        get: status,
+        head: status,
+      })
+      for (const res of [get, head]) {
+        expect(res.headers['content-type']).toMatch(type)
         expect(res.headers['cache-control']).toBe('no-store')
-        expect(res.body).toBe('')
       }
+      expect(get.body).not.toBe('')
+      expect(head.body).toBe('')
+    }
+
+    const bothForms = (endpoint: string): string[] => [`${endpoint}/`, endpoint]
+
+    it('answers HEAD on every endpoint, with or without the trailing slash, like GET with no body', async () => {
+      const { client } = await setup({ checks: healthyChecks() })
+      for (const endpoint of ['/health', '/health/detailed', '/health/ready', '/health/live']) {
+        for (const path of bothForms(endpoint)) {
+          await expectHead(client, path, 200)
+          await expectHead(client, path, 200, HEALTH_JSON_TYPE, ACCEPT_HEALTH_JSON)
+        }
+      }
+    })
+
+    it('answers HEAD with 503, the headers and no body when unhealthy or draining', async () => {
+      const failing = await setup({
+        checks: [databaseCheck({ ping: () => Promise.reject(new Error('connection refused')) })],
+      })
+      for (const endpoint of ['/health', '/health/detailed', '/health/ready']) {
+        for (const path of bothForms(endpoint)) {
+          await expectHead(failing.client, path, 503)
+          await expectHead(failing.client, path, 503, HEALTH_JSON_TYPE, ACCEPT_HEALTH_JSON)
+        }
+      }
+      await expectHead(failing.client, '/health/live', 200)
+      const drained = await setup({ checks: healthyChecks() })
+      drained.health.drain()
+      for (const path of bothForms('/health/ready')) {
+        await expectHead(drained.client, path, 503)
+        await expectHead(drained.client, path, 503, HEALTH_JSON_TYPE, ACCEPT_HEALTH_JSON)
+      }
+      await expectHead(drained.client, '/health/live/', 200)
     })
 
     it('reports a failing critical check as unhealthy (503) and not ready; liveness stays 200', async () => {
@@ -237,6 +347,70 @@ export function describeAdapter(name: string, makeClient: MakeClient): void {
       const ready = await client.request('/health/ready/')
       expect(ready.status).toBe(503)
       expect(json(ready)).toEqual({ status: 'fail', output: 'not ready: database' })
+    })
+
+    it('serves /health/ in health+json: pass/warn/fail, serviceId, releaseId to authorized callers', async () => {
+      // One critical check whose status the test sets; no cache, so each request sees it.
+      let state: HealthStatus = 'healthy'
+      const check: HealthCheck = {
+        name: 'database',
+        run: () => (state === 'healthy' ? {} : { status: state, error: `database ${state}` }),
+      }
+      const viaFormat = await setup({
+        format: 'health+json',
+        cacheTtlMs: 0,
+        details: { token: 's3cret-token', loopback: false },
+        checks: [check],
+      })
+      const viaAccept = await setup({ cacheTtlMs: 0, checks: [check] })
+      const cases: { client: Client; headers: Record<string, string>; authorized: boolean }[] = [
+        // format: 'health+json' serves it to everyone; the token authorizes.
+        { client: viaFormat.client, headers: {}, authorized: false },
+        {
+          client: viaFormat.client,
+          headers: { 'x-health-token': 's3cret-token' },
+          authorized: true,
+        },
+        // format: 'auto' serves it when Accept prefers it; loopback callers are authorized.
+        { client: viaAccept.client, headers: ACCEPT_HEALTH_JSON, authorized: true },
+        {
+          client: viaAccept.client,
+          headers: { ...ACCEPT_HEALTH_JSON, 'x-forwarded-for': '203.0.113.9' },
+          authorized: false,
+        },
+      ]
+      const expected = [
+        { state: 'healthy', code: 200, status: 'pass' },
+        { state: 'degraded', code: 200, status: 'warn' },
+        { state: 'unhealthy', code: 503, status: 'fail' },
+      ] as const
+      for (const outcome of expected) {
+        state = outcome.state
+        for (const { client, headers, authorized } of cases) {
+          for (const path of bothForms('/health')) {
+            const res = await client.request(path, { headers })
+            expect({ path, state, authorized, code: res.status }).toEqual({
+              path,
+              state,
+              authorized,
+              code: outcome.code,
+            })
+            expect(res.headers['content-type']).toMatch(HEALTH_JSON_TYPE)
+            expect(res.headers['cache-control']).toBe('no-store')
+            expect(json(res)).toEqual({
+              status: outcome.status,
+              serviceId: 'scanner-api',
+              ...(authorized ? { releaseId: '1.2.3' } : {}),
+            })
+          }
+        }
+      }
+      // Plain JSON when Accept prefers it, even though health+json is acceptable.
+      const plain = await viaAccept.client.request('/health/', {
+        headers: { accept: 'application/json, application/health+json;q=0.5' },
+      })
+      expect(plain.headers['content-type']).toMatch(JSON_TYPE)
+      expect(json(plain)).toMatchObject({ status: 'unhealthy', service: 'scanner-api' })
     })
 
     it('shows details to loopback callers by default, not to proxied ones', async () => {
@@ -341,12 +515,17 @@ export function describeAdapter(name: string, makeClient: MakeClient): void {
       expect(components.circular).toEqual({ status: 'healthy', self: '[unserializable]', n: '10' })
     })
 
-    it('answers within the deadline when a check hangs, marking it timed out', async () => {
+    it('answers at the deadline when a check hangs, marking it timed out', async () => {
+      // The check never settles unless aborted, and its own timeout is a minute: only the
+      // 300 ms deadline can end the request. The upper bound leaves a second of slack for a
+      // loaded machine, yet is far below the hang.
+      const deadlineMs = 300
       let aborted = false
       const { client } = await setup({
-        deadlineMs: 300,
+        deadlineMs,
         checks: [
           databaseCheck({ ping: () => undefined }),
+          { name: 'cache', critical: false, run: () => ({ hits: 3 }) },
           {
             name: 'hangs',
             timeoutMs: 60_000,
@@ -362,12 +541,22 @@ export function describeAdapter(name: string, makeClient: MakeClient): void {
       const started = performance.now()
       const res = await client.request('/health/detailed/')
       const elapsed = performance.now() - started
-      expect(elapsed).toBeLessThan(2000)
+      // Timers count whole milliseconds of the event loop's clock (up to 1 ms early): a few ms
+      // of slack.
+      expect(elapsed).toBeGreaterThanOrEqual(deadlineMs - 5)
+      expect(elapsed).toBeLessThan(deadlineMs + 1000)
       expect(res.status).toBe(503)
-      const components = json(res).components as Record<string, Record<string, unknown>>
-      expect(components.database!.status).toBe('healthy')
-      expect(components.hangs!.status).toBe('unhealthy')
-      expect(components.hangs!.error).toMatch(/timed out.*300 ms request deadline/)
+      const body = json(res)
+      expect(body.status).toBe('unhealthy')
+      expect(body.components).toEqual({
+        database: { status: 'healthy', latency_ms: expect.any(Number) },
+        cache: { status: 'healthy', hits: 3 },
+        hangs: {
+          status: 'unhealthy',
+          error: `timed out: no result within the ${deadlineMs} ms request deadline`,
+        },
+      })
+      // The deadline answers without aborting: the check may still finish for the next request.
       expect(aborted).toBe(false)
     })
 
@@ -393,19 +582,86 @@ export function describeAdapter(name: string, makeClient: MakeClient): void {
       expect(aborted).toBe(true)
     })
 
-    it('runs each check once for 1,000 concurrent requests', async () => {
+    it('runs each check once for 1,000 concurrent requests that all arrive while it runs', async ({
+      signal,
+    }) => {
+      // No cache: only coalescing can keep the count at one. The checks do not settle before
+      // the gate opens, and the gate opens only once all 1,000 requests have reached the core;
+      // no timer can answer first (per-check timeouts and the deadline are a minute).
+      const gate = latch()
+      // Should the test time out, let the requests finish before the clients close.
+      signal.addEventListener('abort', gate.release)
       const checks = [
-        counting('database', { delayMs: 50 }),
-        counting('cache', { delayMs: 20 }),
-        counting('queue', { critical: false }),
+        gated('database', gate.promise),
+        gated('cache', gate.promise),
+        gated('queue', gate.promise, { critical: false }),
       ]
-      const { client } = await setup({ cacheTtlMs: 60_000, checks: checks.map((c) => c.check) })
-      const paths = ['/health/detailed/', '/health/', '/health/ready/']
-      const responses = await Promise.all(
-        Array.from({ length: 1000 }, (_, i) => client.request(paths[i % paths.length]!)),
-      )
-      expect(responses.every((r) => r.status === 200)).toBe(true)
+      const health = createHealth({
+        service: 'scanner-api',
+        version: '1.2.3',
+        cacheTtlMs: 0,
+        timeoutMs: 60_000,
+        deadlineMs: 60_000,
+        system: false,
+        checks: checks.map((c) => c.check),
+      })
+      const arrivals = countingArrivals(health)
+      // A client carries 50 requests at once (see Client): 20 clients over the one instance.
+      const clients: Client[] = []
+      for (let i = 0; i < 20; i++) {
+        const client = await makeClient(arrivals.health)
+        opened.push({ health, client })
+        clients.push(client)
+      }
+      const paths = ['/health/detailed/', '/health/', '/health/ready/'] as const
+      const sent = Array.from({ length: 1000 }, (_, i) => {
+        const path = paths[i % paths.length]!
+        return clients[i % clients.length]!.request(path).then((res) => ({ path, res }))
+      })
+      let releasedAt = Number.NaN
+      try {
+        await arrivals.reached(1000)
+        expect(checks.map((c) => c.calls())).toEqual([1, 1, 1])
+      } finally {
+        releasedAt = Date.now()
+        gate.release()
+      }
+      const answers = await Promise.all(sent)
+      const answeredAt = Date.now()
+      expect(arrivals.arrived()).toBe(1000)
       expect(checks.map((c) => c.calls())).toEqual([1, 1, 1])
+      expect(answers.filter(({ res }) => res.status !== 200)).toEqual([])
+      // One set of results for all: one body per path, and one timestamp (when the shared
+      // results were gathered, after the gate opened).
+      const bodies = new Map<string, Set<string>>(paths.map((path) => [path, new Set()]))
+      const stamps: string[] = []
+      for (const { path, res } of answers) {
+        const { timestamp, ...rest } = json(res)
+        if (timestamp !== undefined) stamps.push(timestamp as string)
+        bodies.get(path)!.add(JSON.stringify(rest))
+      }
+      const only = (path: string): unknown =>
+        [...bodies.get(path)!].map((b): unknown => JSON.parse(b))
+      expect(only('/health/detailed/')).toEqual([
+        {
+          status: 'healthy',
+          components: {
+            database: { status: 'healthy', latency_ms: 1.5, run: 1 },
+            cache: { status: 'healthy', latency_ms: 1.5, run: 1 },
+            queue: { status: 'healthy', latency_ms: 1.5, run: 1 },
+          },
+        },
+      ])
+      expect(only('/health/')).toEqual([
+        { status: 'healthy', service: 'scanner-api', version: '1.2.3' },
+      ])
+      expect(only('/health/ready/')).toEqual([{ status: 'ready' }])
+      expect(stamps).toHaveLength(667)
+      const [stamp, ...others] = new Set(stamps)
+      expect(others).toEqual([])
+      expect(stamp).toMatch(ISO)
+      expect(Date.parse(stamp!)).toBeGreaterThanOrEqual(releasedAt)
+      expect(Date.parse(stamp!)).toBeLessThanOrEqual(answeredAt)
     })
 
     it('serves the endpoints under a custom prefix only', async () => {

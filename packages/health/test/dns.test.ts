@@ -203,6 +203,97 @@ describe('DNS monitor against loopback DNS servers', () => {
     expect((await recovered).status).toBe('ok')
   })
 
+  it('decides per name: a name failing on every resolver is network-down, even though the system resolver resolves the other', async () => {
+    // Both servers know region1 only: region2 is NXDOMAIN everywhere.
+    await system.stop()
+    await fallback.stop()
+    system = await startDnsServer({ 'region1.edge.test': ['127.0.0.2'] })
+    fallback = await startDnsServer({ 'region1.edge.test': ['127.0.0.2'] })
+    const recovery = vi.fn()
+    const m = monitor({ recovery: [recovery] })
+    const failures = vi.fn()
+    m.on('failure', failures)
+    const downs: DnsReport[] = []
+    m.on('network-down', (r) => downs.push(r))
+    const report = await m.checkNow()
+    expect(report.status).toBe('network-down')
+    expect(m.state).toBe('network-down')
+    expect(report.system.map((r) => [r.name, r.ok])).toEqual([
+      [names[0], true],
+      [names[1], false],
+    ])
+    expect(report.system[1]!.error).toMatch(/ENOTFOUND/)
+    expect(report.fallbacks.map((r) => [r.name, r.ok])).toEqual([
+      [names[0], true],
+      [names[1], false],
+    ])
+    expect(downs).toEqual([report])
+    // SERVFAIL on the fallback for every name: still nothing resolves region2.
+    fallback.mode = 'servfail'
+    expect((await m.checkNow()).status).toBe('network-down')
+    expect(failures).not.toHaveBeenCalled()
+    expect(recovery).not.toHaveBeenCalled()
+  })
+
+  it('decides per name: a name the system resolver fails on and a fallback resolves is dns-failure', async () => {
+    await system.stop()
+    await fallback.stop()
+    system = await startDnsServer({ 'region1.edge.test': ['127.0.0.2'] })
+    fallback = await startDnsServer(records)
+    const recovery = vi.fn()
+    const m = monitor({ recovery: [recovery] })
+    const report = await m.checkNow()
+    expect(report.status).toBe('dns-failure')
+    expect(report.system.map((r) => r.ok)).toEqual([true, false])
+    expect(report.fallbacks.map((r) => r.ok)).toEqual([true, true])
+    expect(recovery).toHaveBeenCalledTimes(1)
+  })
+
+  it('counts a failing system resolver as dns-failure when no fallback is configured', async () => {
+    system.mode = 'servfail'
+    const m = monitor({ fallbacks: [] })
+    const report = await m.checkNow()
+    expect(report.status).toBe('dns-failure')
+    expect(report.fallbacks).toEqual([])
+  })
+
+  it("uses the operating system's lookup by default (localhost from /etc/hosts, no network)", async () => {
+    const m = createDnsMonitor({
+      names: ['localhost'],
+      fallbacks: [fallback.address],
+      timeoutMs: 1000,
+      intervalMs: INTERVAL,
+    })
+    monitors.push(m)
+    const report = await m.checkNow()
+    expect(report.status).toBe('ok')
+    expect(report.system).toEqual([
+      expect.objectContaining({ resolver: 'system', name: 'localhost', ok: true }),
+    ])
+    const addresses = report.system[0]!.addresses!
+    expect(addresses.length).toBeGreaterThan(0)
+    for (const address of addresses) expect(address).toMatch(/^127\./)
+    expect(system.queries).toBe(0)
+    expect(fallback.queries).toBe(1)
+  })
+
+  it('resolves AAAA records with rrtype AAAA', async () => {
+    await system.stop()
+    await fallback.stop()
+    const dual = { 'dual.edge.test': ['127.0.0.4', '::4'], 'v4only.edge.test': ['127.0.0.5'] }
+    system = await startDnsServer(dual)
+    fallback = await startDnsServer(dual)
+    const m = monitor({ names: ['dual.edge.test'], rrtype: 'AAAA' })
+    const report = await m.checkNow()
+    expect(report.status).toBe('ok')
+    expect(report.system[0]!.addresses).toEqual(['::4'])
+    expect(report.fallbacks[0]!.addresses).toEqual(['::4'])
+    // A name with an A record only has no AAAA answer anywhere.
+    const v4only = await monitor({ names: ['v4only.edge.test'], rrtype: 'AAAA' }).checkNow()
+    expect(v4only.status).toBe('network-down')
+    expect(v4only.system[0]!.error).toMatch(/ENODATA/)
+  })
+
   it('times out a query that gets no answer after timeoutMs', async () => {
     system.mode = 'drop'
     const m = monitor({ timeoutMs: 200 })

@@ -141,6 +141,8 @@ export class CheckRunner {
    */
   #last: RunResult | undefined
   #expiry: NodeJS.Timeout | undefined
+  /** The run in flight, shared by the calls that arrive meanwhile. */
+  #inflight: Promise<RunResult> | undefined
 
   constructor(options: RunnerOptions) {
     this.#options = options
@@ -155,12 +157,22 @@ export class CheckRunner {
     return this.#last
   }
 
-  /** Runs (or reuses) every check and answers within the deadline. */
-  async run(): Promise<RunResult> {
+  /**
+   * Runs (or reuses) every check and answers within the deadline. Calls made while a run is in
+   * flight share it: one result for all of them (one timestamp, one serialised body).
+   */
+  run(): Promise<RunResult> {
     // Every result comes from the cache and none changed: the same result object, so callers
     // can reuse what they derived from it (the serialised body).
-    const hit = this.cached()
-    if (hit !== undefined) return hit
+    const hit = this.#last
+    if (hit !== undefined) return Promise.resolve(hit)
+    this.#inflight ??= this.#gather().finally(() => {
+      this.#inflight = undefined
+    })
+    return this.#inflight
+  }
+
+  async #gather(): Promise<RunResult> {
     const now = monotonicNow()
     const entries = this.#checks.map((check) => this.#entry(check, now))
     const pending = entries.filter((e) => e.result === undefined)
