@@ -1,10 +1,17 @@
 import type { Logger } from '@scanner/core'
-import { createDnsMonitor, flushSystemdResolved, useFallbackResolvers } from '@scanner/health'
+import {
+  createDnsMonitor,
+  flushSystemdResolved,
+  restoreSystemResolvers,
+  useFallbackResolvers,
+} from '@scanner/health'
 import type { DnsMonitor, DnsRecoveryAction } from '@scanner/health'
 import type { CliConfig } from './config.js'
 
 /**
- * Creates the DNS monitor of `@scanner/health` from the `dns.*` config keys (not started).
+ * Creates the DNS monitor of `@scanner/health` from the `dns.*` config keys (not started). With
+ * the `use-fallbacks` recovery, the watchdog's own lookups go through the fallback resolvers
+ * during a DNS failure episode and back to the system resolver on `recovered`.
  *
  * @example
  * ```ts
@@ -15,7 +22,7 @@ export function createCliDnsMonitor(config: CliConfig, logger?: Logger): DnsMoni
   const recovery: DnsRecoveryAction[] = config.dns.recovery.map((name) =>
     name === 'flush-systemd-resolved' ? flushSystemdResolved() : useFallbackResolvers(),
   )
-  return createDnsMonitor({
+  const monitor = createDnsMonitor({
     recovery,
     names: config.dns.names,
     fallbacks: config.dns.fallbacks,
@@ -24,4 +31,11 @@ export function createCliDnsMonitor(config: CliConfig, logger?: Logger): DnsMoni
     timeoutMs: config.dns.timeoutMs,
     ...(logger === undefined ? {} : { logger }),
   })
+  // use-fallbacks lasts for the failure episode: back to the system resolver once it works.
+  if (config.dns.recovery.includes('use-fallbacks')) {
+    monitor.on('recovered', () => {
+      restoreSystemResolvers()
+    })
+  }
+  return monitor
 }

@@ -270,7 +270,7 @@ export const configSchema: readonly ConfigKey[] = define([
     values: ['flush-systemd-resolved', 'use-fallbacks'],
     default: [],
     description:
-      "Recovery actions run once per DNS failure episode: flush the systemd-resolved cache (resolvectl flush-caches), use the fallback resolvers for the watchdog's own lookups. /etc/resolv.conf is never edited.",
+      "Recovery actions run once per DNS failure episode: flush the systemd-resolved cache (resolvectl flush-caches), use the fallback resolvers for the watchdog's own lookups until the system resolver works again. /etc/resolv.conf is never edited.",
   },
   {
     key: 'dns.intervalMs',
