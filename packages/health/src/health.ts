@@ -4,7 +4,6 @@ import {
   invalidOption,
   noopLogger,
   type HealthCheck,
-  type HealthStatus,
   type Logger,
 } from '@scanner/core'
 import type { Registry } from 'prom-client'
@@ -54,19 +53,7 @@ export interface HealthResponse {
 export type HealthComponent = ComponentResult
 
 /** The result of running every check once (or reading their cached results). */
-export interface HealthReport {
-  /** Overall status: critical checks decide `unhealthy`, the others can only degrade. */
-  readonly status: HealthStatus
-  /**
-   * When the check results were gathered, ISO 8601. An answer from cached results carries the
-   * time of those results (at most `cacheTtlMs` old), not the time of the request.
-   */
-  readonly timestamp: string
-  /** One entry per check, keyed by check name. */
-  readonly components: Readonly<Record<string, HealthComponent>>
-  /** Names of the critical checks that are unhealthy. */
-  readonly failing: readonly string[]
-}
+export type HealthReport = RunResult
 
 /** Who may see details: a token, loopback callers, or both. */
 export interface DetailsAuthorization {
@@ -436,22 +423,21 @@ export function createHealth(options: HealthOptions = {}): Health {
 
   const serviceJson = JSON.stringify(service)
   const versionJson = JSON.stringify(version)
-  // The JSON of each system snapshot, made once (a snapshot is re-read once per second).
-  const serialised = new WeakMap<object, string>()
-  const serialise = (snapshot: object): string => {
-    let text = serialised.get(snapshot)
-    if (text === undefined) {
-      text = JSON.stringify(snapshot)
-      serialised.set(snapshot, text)
+  // The JSON of the last system snapshot (a snapshot is re-read once per second).
+  let systemFor: SystemSnapshot | undefined
+  let systemJson = ''
+  const systemText = (): string => {
+    const snapshot = (sampler ??= new SystemSampler()).snapshot()
+    if (systemFor !== snapshot) {
+      systemJson = JSON.stringify(snapshot)
+      systemFor = snapshot
     }
-    return text
+    return systemJson
   }
 
   // The `/health/detailed/` body of the last results (see answer()).
   let detailedFor: RunResult | undefined
   let detailedBody = ''
-
-  const system = (): SystemSnapshot => (sampler ??= new SystemSampler()).snapshot()
 
   const run = (): Promise<HealthReport> => runner.run()
 
@@ -518,7 +504,7 @@ export function createHealth(options: HealthOptions = {}): Health {
       let details = ''
       if (showDetails) {
         details = `,"version":${versionJson}`
-        if (includeSystem) details += `,"system":${serialise(system())}`
+        if (includeSystem) details += `,"system":${systemText()}`
       }
       return reply(
         code,

@@ -8,14 +8,22 @@ export interface ComponentResult {
   readonly [key: string]: unknown
 }
 
-/** What the runner hands back for one request. */
+/**
+ * The result of running every check once (or reading their cached results): what the runner
+ * hands back, and what `health.run()` returns as `HealthReport`.
+ */
 export interface RunResult {
+  /** Overall status: critical checks decide `unhealthy`, the others can only degrade. */
   readonly status: HealthStatus
-  /** When the results were gathered (this run ended), ISO 8601. */
+  /**
+   * When the check results were gathered, ISO 8601. An answer from cached results carries the
+   * time of those results (at most `cacheTtlMs` old), not the time of the request.
+   */
   readonly timestamp: string
-  readonly components: Record<string, ComponentResult>
-  /** Critical checks that are unhealthy (or timed out). */
-  readonly failing: string[]
+  /** One entry per check, keyed by check name. */
+  readonly components: Readonly<Record<string, ComponentResult>>
+  /** Names of the critical checks that are unhealthy (or timed out). */
+  readonly failing: readonly string[]
 }
 
 interface Entry {
@@ -164,7 +172,7 @@ export class CheckRunner {
   run(): Promise<RunResult> {
     // Every result comes from the cache and none changed: the same result object, so callers
     // can reuse what they derived from it (the serialised body).
-    const hit = this.#last
+    const hit = this.cached()
     if (hit !== undefined) return Promise.resolve(hit)
     this.#inflight ??= this.#gather().finally(() => {
       this.#inflight = undefined

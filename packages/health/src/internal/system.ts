@@ -57,17 +57,16 @@ export class SystemSampler {
   }
 
   cpuPercent(): number {
-    const now = performance.now()
-    if (now - this.#previous.at >= this.#intervalMs) {
-      const current = cpuSnapshot()
-      const measured = busyPercent(this.#previous, current)
-      if (measured !== undefined) {
-        this.#cpu = measured
-        this.#previous = current
-      }
+    const complete = performance.now() - this.#previous.at >= this.#intervalMs
+    if (!complete && this.#cpu !== undefined) return this.#cpu
+    const current = cpuSnapshot()
+    const measured = complete ? busyPercent(this.#previous, current) : undefined
+    if (measured !== undefined) {
+      this.#cpu = measured
+      this.#previous = current
     }
     // No complete interval yet: the average since boot.
-    this.#cpu ??= busyPercent({ idle: 0, total: 0, at: 0 }, cpuSnapshot()) ?? 0
+    this.#cpu ??= busyPercent({ idle: 0, total: 0, at: 0 }, current) ?? 0
     return this.#cpu
   }
 
