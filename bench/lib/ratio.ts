@@ -120,18 +120,12 @@ const median = (values: readonly number[]): number => {
 
 /** Runs the benchmark and prints one block per framework; returns the number of missed targets. */
 export async function runRatioBench(bench: RatioBench): Promise<number> {
-  const [baseline, ...measured] = bench.variants
+  const [baseline, ...compared] = bench.variants
   if (baseline === undefined) throw new Error('no variants')
   // A second copy of the baseline, measured like any variant: the harness's own bias, which
   // should read 1.00. A figure elsewhere is only as good as this one.
-  const copy: Variant = {
-    name: baseline.name,
-    label: `${baseline.label} again (A/A)`,
-    path: baseline.path,
-    ...(baseline.status === undefined ? {} : { status: baseline.status }),
-  }
-  const variants = [baseline, copy, ...measured]
-  const others = variants.slice(1)
+  const others = [{ ...baseline, label: `${baseline.label} again (A/A)` }, ...compared]
+  const variants = [baseline, ...others]
   console.log(
     `autocannon, ${CONNECTIONS} connections per server, 127.0.0.1 only. Each variant is loaded at ` +
       `the same time as the baseline (${baseline.label}), both servers sharing one CPU, ` +
