@@ -63,8 +63,9 @@ export interface DetailsAuthorization {
    */
   readonly token?: string
   /**
-   * Also show details to loopback callers (socket on 127.0.0.0/8 or ::1, and no proxy header
-   * such as `X-Forwarded-For`, `Forwarded` or `CF-Connecting-IP`).
+   * Also show details to loopback callers (socket on 127.0.0.0/8 or ::1, and none of the
+   * headers a proxy or Cloudflare's edge adds: `CF-Ray`, `CF-Visitor`, `CDN-Loop`,
+   * `X-Forwarded-*`, `Forwarded`, `Via`, `X-Real-IP`, `CF-Connecting-IP`, ...; see the README).
    * @default true
    */
   readonly loopback?: boolean
