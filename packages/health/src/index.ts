@@ -21,6 +21,7 @@ export type {
   DetailsPolicy,
   DetailsAuthorization,
 } from './health.js'
+export type { OperatorOptions, OperatorRouteHandler, OperatorServer } from './operator.js'
 export { systemCheck, httpCheck, databaseCheck } from './checks.js'
 export type {
   SystemCheck,

@@ -103,6 +103,7 @@ function countingArrivals(health: Health): {
     drain: () => {
       health.drain()
     },
+    listenOperator: (options) => health.listenOperator(options),
     close: () => health.close(),
   }
   return {

@@ -3,22 +3,10 @@
  * every request reaches the framework from 127.0.0.1, and each header a proxy or Cloudflare's
  * edge adds, alone, must hide the details. Real listeners on port 0, all three frameworks.
  */
-import { createServer, type Server } from 'node:http'
-import { serve } from '@hono/node-server'
-import express from 'express'
-import Fastify from 'fastify'
-import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHealth, databaseCheck, type Health } from '@scanner/health'
-import { createExpressHealthHandler } from '@scanner/health/express'
-import { fastifyHealthPlugin } from '@scanner/health/fastify'
-import { createHonoHealthApp } from '@scanner/health/hono'
-import {
-  closeServer,
-  listenOnLoopback,
-  startForwarder,
-  type Listening,
-} from './fixtures/servers.js'
+import { FRAMEWORKS } from './fixtures/frameworks.js'
+import { startForwarder, type Listening } from './fixtures/servers.js'
 
 /** Each header as the edge or a proxy sends it (values from Cloudflare's documentation). */
 const EDGE_HEADERS: readonly (readonly [string, string])[] = [
@@ -37,31 +25,6 @@ const EDGE_HEADERS: readonly (readonly [string, string])[] = [
   ['True-Client-IP', '203.0.113.9'],
   ['CF-IPCountry', 'NL'],
 ]
-
-const FRAMEWORKS: Readonly<Record<string, (health: Health) => Promise<Listening>>> = {
-  express: (health) => {
-    const app = express()
-    app.use(createExpressHealthHandler(health))
-    return listenOnLoopback(createServer(app))
-  },
-  async fastify(health) {
-    const app = Fastify()
-    await app.register(fastifyHealthPlugin, { health })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    const { port } = app.server.address() as { port: number }
-    return { url: `http://127.0.0.1:${port}`, close: () => app.close() }
-  },
-  hono: (health) => {
-    const app = new Hono().route('/', createHonoHealthApp(health))
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server
-    return new Promise((resolve) => {
-      server.once('listening', () => {
-        const { port } = server.address() as { port: number }
-        resolve({ url: `http://127.0.0.1:${port}`, close: () => closeServer(server) })
-      })
-    })
-  },
-}
 
 async function get(url: string, headers: Record<string, string> = {}) {
   const res = await fetch(url, { headers })
