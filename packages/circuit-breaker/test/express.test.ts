@@ -3,6 +3,7 @@ import { createExpressBreaker } from '@scanner/circuit-breaker/express'
 import express from 'express'
 import { describe, expect, it, vi } from 'vitest'
 import { describeAdapter, socketClient, type MakeClient } from './contract.js'
+import { describeRouteKeys, type MakeMountedClient } from './route-keys.js'
 
 const makeClient: MakeClient = (registry, options, routes) => {
   const app = express()
@@ -19,6 +20,50 @@ const makeClient: MakeClient = (registry, options, routes) => {
 }
 
 describeAdapter('express', makeClient)
+
+const makeMountedClient: MakeMountedClient = (registry) => {
+  const app = express()
+  const { middleware, errorHandler } = createExpressBreaker(registry)
+  app.use(middleware)
+  const tenant = express.Router()
+  const shop = express.Router()
+  shop.get('/orders/:id', middleware, (_req, res) => {
+    res.json({ ok: true })
+  })
+  tenant.use('/shops/:shop', shop)
+  tenant.get('/down', middleware, (_req, res) => {
+    res.status(502).json({ ok: false })
+  })
+  app.use('/t/:tenant', tenant)
+  app.use(errorHandler)
+  return socketClient(app.listen(0, '127.0.0.1'))
+}
+
+describeRouteKeys('express', makeMountedClient)
+
+describe('express route keys, sub-apps and case', () => {
+  it('uses mount patterns of sub-apps and ignores the case of literal segments', async () => {
+    const registry = createBreakerRegistry()
+    const app = express()
+    const { middleware, errorHandler } = createExpressBreaker(registry)
+    app.use(middleware)
+    const v = express()
+    const items = express.Router()
+    items.get('/:id', middleware, (_req, res) => {
+      res.json({ ok: true })
+    })
+    v.use('/Items', items)
+    app.use('/v/:version', v)
+    app.use(errorHandler)
+    const client = await socketClient(app.listen(0, '127.0.0.1'))
+    for (const path of ['/v/1/items/a', '/V/2/ITEMS/b', '/v/x%2Fy/iTeMs/c', '/v/items/items/d']) {
+      expect((await client.request(path)).status, path).toBe(200)
+    }
+    expect(registry.keys()).toEqual(['GET /v/:version/Items/:id'])
+    await client.close()
+    await registry.close()
+  })
+})
 
 describe('express adapter, client gone', () => {
   it('counts a request whose client went away as 499 (not a failure) once the response closes', async () => {

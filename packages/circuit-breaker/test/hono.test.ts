@@ -4,6 +4,7 @@ import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { describeAdapter, socketClient, type MakeClient, type RouteDef } from './contract.js'
+import { describeRouteKeys, type MakeMountedClient } from './route-keys.js'
 import type { BreakerRegistry } from '@scanner/circuit-breaker'
 import type { HonoBreakerOptions } from '@scanner/circuit-breaker/hono'
 
@@ -52,3 +53,25 @@ const makeNodeClient: MakeClient = (registry, options, routes) => {
 describeAdapter('hono', makeClient)
 // The Fetch API run above proves unique IDs over 100,000 errors with the same adapter code.
 describeAdapter('hono on @hono/node-server', makeNodeClient, { uniqueErrors: 10_000 })
+
+const makeMountedClient: MakeMountedClient = (registry) => {
+  const app = new Hono()
+  const { middleware, onError } = createHonoBreaker(registry)
+  app.use(middleware)
+  app.onError(onError)
+  const shop = new Hono().get('/orders/:id', (c) => c.json({ ok: true }))
+  const tenant = new Hono()
+    .route('/shops/:shop', shop)
+    .get('/down', (c) => c.json({ ok: false }, 502))
+  app.route('/t/:tenant', tenant)
+  return Promise.resolve({
+    async request(path, headers = {}) {
+      const res = await app.request(path, { headers })
+      const text = await res.text()
+      return { status: res.status, header: (name) => res.headers.get(name), text }
+    },
+    close: () => Promise.resolve(),
+  })
+}
+
+describeRouteKeys('hono', makeMountedClient)

@@ -11,6 +11,7 @@ import {
   type RequestInfo,
   type SendableResponse,
 } from '../internal/http.js'
+import { expressPattern } from '../internal/express-pattern.js'
 import type { BreakerRegistry } from '../registry.js'
 
 /** Options of {@link createExpressBreaker}. */
@@ -27,12 +28,12 @@ export interface ExpressBreaker {
   readonly errorHandler: ErrorRequestHandler
 }
 
-function info(req: Request): RequestInfo {
-  const path = (req.route as { path?: unknown } | undefined)?.path
-  const known = typeof path === 'string' || path instanceof RegExp || Array.isArray(path)
-  const pattern = known ? req.baseUrl + String(path) : undefined
-  return { method: req.method, pattern, url: req.originalUrl }
-}
+// The pattern includes the mount patterns of routers and sub-apps, never the raw `req.baseUrl`.
+const info = (req: Request): RequestInfo => ({
+  method: req.method,
+  pattern: expressPattern(req),
+  url: req.originalUrl,
+})
 
 function send(res: Response, response: SendableResponse): void {
   res.writeHead(response.status, response.headers).end(response.body)
