@@ -1,9 +1,11 @@
+import type { AddressInfo } from 'node:net'
 import { createBreakerRegistry } from '@scanner/circuit-breaker'
 import { fastifyBreakerPlugin } from '@scanner/circuit-breaker/fastify'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
 import { describeAdapter, type Client, type MakeClient } from './contract.js'
 import { describeRouteKeys, type MakeMountedClient } from './route-keys.js'
+import { describeClientFaults, type MakeEchoServer } from './client-faults.js'
 
 const makeClient: MakeClient = async (registry, options, routes) => {
   const app = Fastify({ logger: false })
@@ -57,6 +59,22 @@ const makeMountedClient: MakeMountedClient = async (registry) => {
 }
 
 describeRouteKeys('fastify', makeMountedClient)
+
+const makeEchoServer: MakeEchoServer = async (registry, options) => {
+  const app = Fastify({ logger: false })
+  await app.register(fastifyBreakerPlugin, { registry, ...options })
+  app.post('/api/echo', (request) => request.body)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return {
+    port: (app.server.address() as AddressInfo).port,
+    async close() {
+      app.server.closeAllConnections()
+      await app.close()
+    },
+  }
+}
+
+describeClientFaults('fastify', makeEchoServer)
 
 describe('fastify plugin registration', () => {
   it('declares its request property once, so it can be registered more than once', async () => {

@@ -24,6 +24,11 @@ export interface ExpressBreaker {
    * (`app.get(path, middleware, handler)`): Express knows the route pattern only there.
    */
   readonly middleware: RequestHandler
+  /**
+   * 404 problem+json for requests no route answered: mount it after every route and before
+   * `errorHandler` (`app.use(notFound)`). Without it, Express answers its own HTML 404.
+   */
+  readonly notFound: RequestHandler
   /** Error handler: mount it after every route (`app.use(errorHandler)`). */
   readonly errorHandler: ErrorRequestHandler
 }
@@ -45,9 +50,10 @@ function send(res: Response, response: SendableResponse): void {
  *
  * @example
  * ```ts
- * const { middleware, errorHandler } = createExpressBreaker(registry, { logger })
+ * const { middleware, notFound, errorHandler } = createExpressBreaker(registry, { logger })
  * app.use(middleware)
  * app.get('/api/quotes/:symbol', middleware, quoteHandler)
+ * app.use(notFound)
  * app.use(errorHandler)
  * ```
  */
@@ -66,7 +72,7 @@ export function createExpressBreaker(
       next()
       return
     }
-    const rejection = guard.admit(state, info(req))
+    const rejection = guard.admit(state, info(req), req)
     if (rejection !== undefined) {
       send(res, rejection)
       return
@@ -83,5 +89,9 @@ export function createExpressBreaker(
     }
     send(res, response)
   }
-  return { middleware, errorHandler }
+  const notFound: RequestHandler = function circuitBreakerNotFound(req, res) {
+    const state = guard.state(req, req.headers[guard.header], (req as { id?: unknown }).id)
+    send(res, guard.notFound(state, info(req)))
+  }
+  return { middleware, notFound, errorHandler }
 }
