@@ -59,6 +59,8 @@ export type ExitDecision =
       readonly immediate?: boolean
       /** Counts toward the crash loop when the run never became ready. @default true */
       readonly crash?: boolean
+      /** What outside the child made it exit (an environmental cause), passed to onRestart. */
+      readonly cause?: string
     }
   | { readonly action: 'fail'; readonly reason: string; readonly message: string }
   | { readonly action: 'done' }
@@ -70,6 +72,8 @@ export interface RunnerRestart {
   readonly exitCode: number | null
   readonly signal: string | null
   readonly pid: number | undefined
+  /** The environmental cause of the exit, when the caller named one. */
+  readonly cause?: string | undefined
 }
 
 /** Why the runner gave up. */
@@ -137,6 +141,8 @@ export class Runner {
   #crashes = 0
   #timer: NodeJS.Timeout | undefined
   #stopping = false
+  /** stop() was called: nothing may revive the runner. */
+  #stopped = false
   #stopPromise: Promise<void> | undefined
   #startPromise: Promise<void> | undefined
   #failure: RunnerFailure | undefined
@@ -448,7 +454,14 @@ export class Runner {
       }
     }
     const delayMs = decision.immediate === true ? 0 : backoff.next()
-    this.#scheduleRestart({ reason: decision.reason, delayMs, exitCode, signal, pid: info.pid })
+    this.#scheduleRestart({
+      reason: decision.reason,
+      delayMs,
+      exitCode,
+      signal,
+      pid: info.pid,
+      cause: decision.cause,
+    })
   }
 
   #scheduleRestart(restart: RunnerRestart): void {
@@ -492,6 +505,24 @@ export class Runner {
     if (this.#phase !== 'backoff' || this.#stopping || this.#timer === undefined) return
     this.#options.backoff.reset()
     this.#schedule(0)
+  }
+
+  /**
+   * Leaves `failed` and starts again with a fresh crash budget and backoff (used when the cause
+   * of a give-up may have cleared). False when not failed, when stop() was called, or while a
+   * child is still stopping.
+   */
+  revive(): boolean {
+    if (this.#phase !== 'failed' || this.#stopped) return false
+    if (this.#current !== undefined && !this.#current.exited) return false
+    this.#failure = undefined
+    this.#stopping = false
+    this.#stopPromise = undefined
+    this.#crashes = 0
+    this.#options.backoff.reset()
+    this.#options.log.warn({}, `starting ${this.#options.name} again after giving up`)
+    this.#schedule(0)
+    return true
   }
 
   /**
@@ -587,6 +618,7 @@ export class Runner {
    * of the group at once).
    */
   stop(): Promise<void> {
+    this.#stopped = true
     if (this.#stopPromise) {
       const run = this.#current
       if (run !== undefined && !run.exited && this.#phase === 'stopping') this.#kill(run)
