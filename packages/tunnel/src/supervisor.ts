@@ -286,6 +286,13 @@ export interface TunnelOptions {
    */
   readonly pdeathsig?: boolean
   /**
+   * Start a keeper next to each child: a `/bin/sh` in a session of its own that holds a pipe
+   * from this process and SIGKILLs the child's whole process group (helpers and grandchildren
+   * included) as soon as this process dies, however it dies. Not on Windows.
+   * @default true
+   */
+  readonly keeper?: boolean
+  /**
    * Name used in logs, metrics labels and the health check.
    * @default 'tunnel'
    */
@@ -781,6 +788,7 @@ class TunnelSupervisor implements Tunnel {
       d.transportLogLevel,
     )
     const pdeathsig = checkBoolean('pdeathsig', options.pdeathsig, true)
+    const keeper = checkBoolean('keeper', options.keeper, true)
     this.#name = checkString('name', options.name) ?? d.name
     const maxLineLength = checkNumber('maxLineLength', options.maxLineLength, d.maxLineLength, {
       min: 80,
@@ -854,6 +862,7 @@ class TunnelSupervisor implements Tunnel {
         maxCrashes,
         pidFile,
         pdeathsig,
+        keeper,
         maxLineLength,
         outputLines,
         secrets: this.#secrets,
