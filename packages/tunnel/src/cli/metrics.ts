@@ -22,7 +22,7 @@ const ORIGIN_STATES: readonly SupervisorState[] = [
 ]
 
 /**
- * Creates the CLI's registry: process metrics, and the tunnel (`scanner_tunnel_*`), DNS
+ * Creates the CLI's registry: the tunnel (`scanner_tunnel_*`), DNS
  * monitor (`scanner_dns_*`) and origin (`scanner_origin_*`) metrics once their owners are given
  * the registry. `undefined` when prom-client (an optional peer dependency) is not installed.
  */
@@ -33,8 +33,8 @@ export async function createCliMetrics(): Promise<CliMetrics | undefined> {
   } catch {
     return undefined
   }
+  // No collectDefaultMetrics(): its nodejs_active_*_total gauges fail `promtool check metrics`.
   const registry = new prom.Registry()
-  prom.collectDefaultMetrics({ register: registry })
   const restarts = new prom.Counter({
     name: 'scanner_origin_restarts_total',
     help: 'Restarts of the origin service by reason',
