@@ -241,7 +241,11 @@ if (n === 1) {
       records(monitor).find((r) => r.msg.startsWith('origin service exited with code 3')),
     )
     expect(exit.exitCode).toBe(3)
-    expect(exit.lastLines).toEqual(expect.arrayContaining(['Traceback: database connection lost']))
+    expect(exit.lastLines).toEqual([
+      'origin run 1 starting',
+      'a line with "quotes", a \\ backslash and {"json":true}',
+      'Traceback: database connection lost',
+    ])
     expect(exit.msg).toContain('Traceback: database connection lost')
     expect(records(join(logDir, 'tunnel_errors.log')).map((r) => r.msg)).toContain(exit.msg)
     // The origin's output is also in the monitor log, and not in cloudflared.log.

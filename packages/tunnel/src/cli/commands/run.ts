@@ -306,13 +306,17 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
       })
       const supervised = origin
       if (metrics !== undefined) disposers.push(metrics.watchOrigin(supervised))
+      // The last lines of the current run (the supervisor's own buffer spans runs).
+      let tail: string[] = []
       disposers.push(
+        supervised.on('line', ({ line }) => {
+          tail.push(line.length > ORIGIN_EXIT_LINE ? `${line.slice(0, ORIGIN_EXIT_LINE)}…` : line)
+          if (tail.length > ORIGIN_EXIT_TAIL) tail.shift()
+        }),
         supervised.on('exit', ({ exitCode: code, signal, durationMs }) => {
           // One record that explains a crash: how it ended and what it printed last.
-          const lastLines = supervised
-            .status()
-            .lastLines.slice(-ORIGIN_EXIT_TAIL)
-            .map((l) => (l.length > ORIGIN_EXIT_LINE ? `${l.slice(0, ORIGIN_EXIT_LINE)}…` : l))
+          const lastLines = tail
+          tail = []
           const how = signal === null ? `with code ${String(code)}` : `on signal ${signal}`
           const level = code === 0 || stopping ? 'info' : 'error'
           log[level](
