@@ -302,6 +302,8 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
         env: { ...config.origin.env, ...originEnvDenylist(process.env, io.env) },
         gracePeriodMs: config.origin.gracePeriodMs,
         backoff: config.tunnel.backoff,
+        // It cannot read the token, but if it ever prints it, the token is redacted.
+        ...(token === undefined ? {} : { secrets: [token] }),
         logger,
       })
       const supervised = origin
