@@ -17,6 +17,22 @@ export function esc(value: unknown): string {
   return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c)
 }
 
+/**
+ * Escapes `value` like {@link esc} and cuts the escaped text to at most `max` characters
+ * (never inside an entity, `…` at the end): the bytes a string adds to the page are bounded
+ * whatever characters it holds.
+ */
+export function escCut(value: unknown, max: number): string {
+  const text = typeof value === 'string' ? value : String(value)
+  let out = ''
+  for (const char of text) {
+    const piece = HTML_ESCAPES[char] ?? char
+    if (out.length + piece.length > max - 1) return `${out}…`
+    out += piece
+  }
+  return out
+}
+
 /** Cuts `text` to `max` characters for display (`…` at the end). */
 export function cut(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text
@@ -56,5 +72,10 @@ export function seconds(ms: number): string {
 
 /** The CSS class of a state word: letters, digits and dashes only. */
 export function token(value: string): string {
-  return value.toLowerCase().replace(/[^a-z0-9-]/g, '') || 'unknown'
+  return (
+    value
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '')
+      .slice(0, 24) || 'unknown'
+  )
 }

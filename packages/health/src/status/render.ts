@@ -3,7 +3,7 @@
  * without JavaScript; the inline script only swaps in sections the server renders again and
  * sends over Server-Sent Events. Every string from a source goes through esc().
  */
-import { clock, cut, duration, esc, seconds, token } from './format.js'
+import { clock, duration, esc, escCut, seconds, token } from './format.js'
 import type { StatusEvent, StatusHistory } from './history.js'
 import { STYLE } from './style.js'
 import type { StatusBreakerSnapshot, StatusSnapshot } from './snapshot.js'
@@ -28,7 +28,7 @@ export const RENDER_LIMITS = Object.freeze({
   restarts: 8,
   errors: 10,
   breakers: 12,
-  components: 24,
+  components: 20,
 })
 
 const STATE_WORDS: Readonly<Record<string, string>> = {
@@ -67,18 +67,18 @@ export function renderState(input: RenderInput): string {
   const tunnel = input.snapshot?.tunnel
   const klass = state === undefined ? 'none' : token(state)
   let out = `<section id="s-state" class="state st-${klass}" aria-labelledby="h-state"><h2 id="h-state" class="vh">Tunnel state</h2>`
-  out += `<p class="big">${esc(state === undefined ? 'No tunnel' : (STATE_WORDS[state] ?? state))}</p>`
+  out += `<p class="big">${escCut(state === undefined ? 'No tunnel' : (STATE_WORDS[state] ?? state), 80)}</p>`
   out +=
     since === undefined
       ? `<p class="since">${state === undefined ? 'this process supervises no tunnel' : 'since before this history began'}</p>`
-      : `<p class="since">${esc(state ?? '')} for <time datetime="${new Date(since).toISOString()}" data-since="${String(since)}">${duration(input.now - since)}</time>, since ${clock(since)} UTC</p>`
+      : `<p class="since">${escCut(state ?? '', 60)} for <time datetime="${new Date(since).toISOString()}" data-since="${String(since)}">${duration(input.now - since)}</time>, since ${clock(since)} UTC</p>`
   if (tunnel !== undefined) {
     const facts: string[] = []
     if (tunnel.readyConnections !== undefined) {
       facts.push(fact('Edge connections', String(tunnel.readyConnections)))
     }
     const protocol = tunnel.activeProtocol ?? tunnel.protocol
-    if (protocol !== undefined) facts.push(fact('Protocol', esc(cut(protocol, 24))))
+    if (protocol !== undefined) facts.push(fact('Protocol', escCut(protocol, 24)))
     if (tunnel.pid !== undefined) facts.push(fact('cloudflared pid', String(tunnel.pid)))
     if (tunnel.restarts !== undefined) {
       facts.push(fact('Restarts (process)', String(tunnel.restarts.total)))
@@ -86,14 +86,14 @@ export function renderState(input: RenderInput): string {
     if (tunnel.quicIncidents !== undefined) {
       facts.push(fact('QUIC incidents (window)', String(tunnel.quicIncidents)))
     }
-    if (tunnel.dns !== undefined) facts.push(fact('DNS', esc(cut(tunnel.dns, 24))))
+    if (tunnel.dns !== undefined) facts.push(fact('DNS', escCut(tunnel.dns, 24)))
     if (tunnel.nextStartAt !== undefined) {
       facts.push(fact('Next start', esc(clock(Date.parse(tunnel.nextStartAt)))))
     }
-    if (tunnel.url !== undefined) facts.push(fact('URL', esc(cut(tunnel.url, 100))))
+    if (tunnel.url !== undefined) facts.push(fact('URL', escCut(tunnel.url, 100)))
     out += `<dl class="facts">${facts.join('')}</dl>`
     if (tunnel.failure !== undefined) {
-      out += `<p class="failure">Gave up (${esc(cut(tunnel.failure.reason, 48))}): ${esc(cut(tunnel.failure.message, 200))}</p>`
+      out += `<p class="failure">Gave up (${escCut(tunnel.failure.reason, 48)}): ${escCut(tunnel.failure.message, 200)}</p>`
     }
   }
   return `${out}</section>`
@@ -114,7 +114,7 @@ function counts(values: readonly string[]): string {
   return [...map.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 6)
-    .map(([value, n]) => `${esc(cut(value, 40))} ${String(n)}`)
+    .map(([value, n]) => `${escCut(value, 48)} ${String(n)}`)
     .join(', ')
 }
 
@@ -159,8 +159,8 @@ export function renderTimelineSection(input: RenderInput): string {
             : ''
       out +=
         `<tr><td><time datetime="${new Date(r.at).toISOString()}">${clock(r.at)}</time></td>` +
-        `<td>${esc(r.reason)}${r.exitCode === undefined ? '' : ` (exit ${String(r.exitCode)})`}</td>` +
-        `<td>${r.strategy === undefined ? '<span class="muted">not reported</span>' : `<span class="tag ${r.strategy === 'make-before-break' ? 'mbb' : 'bbm'}">${esc(r.strategy)}</span>`}</td>` +
+        `<td>${escCut(r.reason, 60)}${r.exitCode === undefined ? '' : ` (exit ${String(r.exitCode)})`}</td>` +
+        `<td>${r.strategy === undefined ? '<span class="muted">not reported</span>' : `<span class="tag ${r.strategy === 'make-before-break' ? 'mbb' : 'bbm'}">${escCut(r.strategy, 60)}</span>`}</td>` +
         `<td>${timing}</td></tr>`
     }
     out += '</tbody></table>'
@@ -196,7 +196,7 @@ function latencyText(value: unknown): string {
 /** Health components: status, latest latency and a small latency history. */
 export function renderComponents(input: RenderInput): string {
   const health = input.snapshot?.health
-  let out = `<section id="s-components" aria-labelledby="h-components"><h2 id="h-components">Health${health === undefined ? '' : ` <span class="badge b-${token(health.status)}">${esc(cut(health.status, 24))}</span>`}</h2>`
+  let out = `<section id="s-components" aria-labelledby="h-components"><h2 id="h-components">Health${health === undefined ? '' : ` <span class="badge b-${token(health.status)}">${escCut(health.status, 24)}</span>`}</h2>`
   if (health === undefined) return `${out}<p class="muted">No health checks reported.</p></section>`
   const entries = Object.entries(health.components)
   out += `<table><thead><tr><th scope="col">Component</th><th scope="col">Status</th><th scope="col">Latency</th><th scope="col">Recent</th></tr></thead><tbody>`
@@ -204,11 +204,11 @@ export function renderComponents(input: RenderInput): string {
     const status = typeof component.status === 'string' ? component.status : 'unknown'
     const error =
       typeof component.error === 'string' && component.error !== ''
-        ? `<div class="detail">${esc(cut(component.error, 120))}</div>`
+        ? `<div class="detail">${escCut(component.error, 120)}</div>`
         : ''
     out +=
-      `<tr><th scope="row">${esc(cut(name, 60))}${error}</th>` +
-      `<td><span class="badge b-${token(status)}">${esc(cut(status, 24))}</span></td>` +
+      `<tr><th scope="row">${escCut(name, 60)}${error}</th>` +
+      `<td><span class="badge b-${token(status)}">${escCut(status, 24)}</span></td>` +
       `<td class="num">${latencyText(component.latency_ms)}</td>` +
       `<td>${sparkline(input.latencies.get(name))}</td></tr>`
   }
@@ -241,8 +241,8 @@ export function renderBreakers(input: RenderInput): string {
         ? `<div class="detail">next trial ${clock(b.nextAttemptAt)}</div>`
         : ''
     out +=
-      `<tr><th scope="row"><code>${esc(cut(b.key, 80))}</code></th>` +
-      `<td><span class="badge b-${token(b.state)}">${esc(cut(b.state, 24))}</span>${retry}</td>` +
+      `<tr><th scope="row"><code>${escCut(b.key, 80)}</code></th>` +
+      `<td><span class="badge b-${token(b.state)}">${escCut(b.state, 24)}</span>${retry}</td>` +
       `<td class="num"><meter min="0" max="100" low="20" high="50" optimum="0" value="${rate.toFixed(0)}">${rate.toFixed(0)} %</meter> ${rate.toFixed(0)} %</td>` +
       `<td class="num">${b.requests === undefined ? '' : String(b.requests)}</td></tr>`
   }
@@ -263,9 +263,9 @@ export function renderErrors(input: RenderInput): string {
     if (e.kind !== 'error') continue
     out +=
       `<tr><td><time datetime="${new Date(e.at).toISOString()}">${clock(e.at)}</time></td>` +
-      `<td>${e.errorId === undefined ? '<span class="muted">none</span>' : `<code>${esc(e.errorId)}</code>`}</td>` +
-      `<td>${esc(e.source ?? '')}${e.status === undefined ? '' : ` ${String(e.status)}`}</td>` +
-      `<td class="msg">${esc(cut(e.message, 160))}</td></tr>`
+      `<td>${e.errorId === undefined ? '<span class="muted">none</span>' : `<code>${escCut(e.errorId, 60)}</code>`}</td>` +
+      `<td>${escCut(e.source ?? '', 40)}${e.status === undefined ? '' : ` ${String(e.status)}`}</td>` +
+      `<td class="msg">${escCut(e.message, 160)}</td></tr>`
   }
   out += '</tbody></table>'
   if (errors.length > RENDER_LIMITS.errors) {
@@ -310,9 +310,9 @@ export function renderPage(input: RenderInput, nonce: string): string {
   return (
     `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width,initial-scale=1">` +
-    `<meta name="color-scheme" content="light dark"><title>${esc(pageTitle(input))}</title>` +
+    `<meta name="color-scheme" content="light dark"><link rel="icon" href="data:,"><title>${escCut(pageTitle(input), 120)}</title>` +
     `<style>${STYLE}</style></head><body>` +
-    `<header class="top"><h1>${esc(cut(input.title, 80))}</h1>` +
+    `<header class="top"><h1>${escCut(input.title, 80)}</h1>` +
     `<p id="live" class="live off" role="status">Snapshot at ${clock(input.now)} UTC. Reload for fresh data.</p></header>` +
     `<main>${sections['s-state'] ?? ''}${sections['s-timeline'] ?? ''}` +
     `<div class="grid">${sections['s-components'] ?? ''}${sections['s-breakers'] ?? ''}</div>` +

@@ -3,7 +3,7 @@
  * number of buckets and each lane draws at most one mark per bucket with a summarised <title>,
  * so the SVG's size is bounded whatever the history holds.
  */
-import { clock, clockShort, cut, esc, token } from './format.js'
+import { clock, clockShort, cut, escCut, token } from './format.js'
 import type { StatusEvent, StatusRestartEvent } from './history.js'
 
 /** Time windows of the timeline. */
@@ -64,7 +64,7 @@ function bands(
   flags: readonly (string | undefined)[],
   y: number,
   height: number,
-  title: (value: string, first: number, last: number) => string,
+  title: (value: string, first: number, last: number) => string | undefined,
   klass: (value: string) => string,
 ): string {
   let out = ''
@@ -79,11 +79,22 @@ function bands(
     while (j + 1 < BUCKETS && flags[j + 1] === value) j++
     out +=
       `<rect class="${klass(value)}" x="${f1(LEFT + i * STEP)}" y="${String(y)}" ` +
-      `width="${f1((j - i + 1) * STEP)}" height="${String(height)}"><title>${esc(title(value, i, j))}</title></rect>`
+      `width="${f1((j - i + 1) * STEP)}" height="${String(height)}">${tip(title(value, i, j))}</rect>`
     i = j + 1
   }
   return out
 }
+
+/** How much the marks' tooltips say; less when the full text would make the SVG too large. */
+type Detail = 'full' | 'short' | 'none'
+
+/** A tooltip: escaped, at most 120 characters; nothing for `undefined`. */
+function tip(text: string | undefined): string {
+  return text === undefined ? '' : `<title>${escCut(text, 120)}</title>`
+}
+
+/** Characters the timeline may take before its tooltips are shortened, then left out. */
+const TIMELINE_BUDGET = 16_000
 
 function strategyClass(event: StatusRestartEvent): string {
   if (event.strategy === 'make-before-break') return 'mbb'
@@ -102,6 +113,23 @@ export function renderTimeline(
   now: number,
   currentState: string | undefined,
 ): string {
+  let svg = ''
+  for (const detail of ['full', 'short', 'none'] as const) {
+    svg = draw(events, window, now, currentState, detail)
+    if (svg.length <= TIMELINE_BUDGET) break
+  }
+  return svg
+}
+
+function draw(
+  events: readonly StatusEvent[],
+  window: StatusWindow,
+  now: number,
+  currentState: string | undefined,
+  detail: Detail,
+): string {
+  const say = (full: () => string, short: () => string): string | undefined =>
+    detail === 'full' ? full() : detail === 'short' ? short() : undefined
   const span = STATUS_WINDOWS[window]
   const from = now - span
   const bucketStart = (i: number): number => from + (i * span) / BUCKETS
@@ -183,7 +211,7 @@ export function renderTimeline(
   let svg =
     `<svg class="timeline" viewBox="0 0 ${String(WIDTH)} ${String(HEIGHT)}" role="img" ` +
     `aria-labelledby="timeline-title" preserveAspectRatio="none">` +
-    `<title id="timeline-title">Timeline of the last ${esc(window)}: tunnel state, restarts, QUIC incidents, DNS episodes, breakers and errors</title>`
+    `<title id="timeline-title">Timeline of the last ${window}: tunnel state, restarts, QUIC incidents, DNS episodes, breakers and errors</title>`
   // Lane labels and guides.
   LANES.forEach((label, i) => {
     const y = laneY(i)
@@ -205,7 +233,11 @@ export function renderTimeline(
     states,
     laneY(0) + 6,
     LANE - 12,
-    (value, a, b) => `${value} ${range(a, b)}`,
+    (value, a, b) =>
+      say(
+        () => `${value} ${range(a, b)}`,
+        () => `${cut(value, 24)} ${range(a, b)}`,
+      ),
     (value) => `st st-${token(value)}`,
   )
   svg += bands(
@@ -213,7 +245,9 @@ export function renderTimeline(
     laneY(3) + 8,
     LANE - 16,
     (value, a, b) =>
-      `${value === 'network-down' ? 'network down (no resolver answers)' : 'DNS failure (system resolver)'} ${range(a, b)}`,
+      detail === 'none'
+        ? undefined
+        : `${value === 'network-down' ? 'network down (no resolver answers)' : 'DNS failure (system resolver)'} ${range(a, b)}`,
     (value) => (value === 'network-down' ? 'dns-down' : 'dns-fail'),
   )
 
@@ -223,7 +257,7 @@ export function renderTimeline(
     const last = list.at(-1)
     if (last !== undefined) {
       const y = laneY(1)
-      const title =
+      const full = (): string =>
         list.length === 1
           ? `${clock(last.at)} restart: ${last.reason}${last.strategy === undefined ? '' : `, ${last.strategy}`}`
           : `${range(i, i)}: ${String(list.length)} restarts: ${summarise(
@@ -233,25 +267,37 @@ export function renderTimeline(
               list.map((e) => e.strategy ?? 'strategy not reported'),
               2,
             )}`
+      const title = say(full, () => `${range(i, i)}: ${String(list.length)} restart(s)`)
       svg +=
-        `<path class="mk ${strategyClass(last)}" d="M${f1(cx)} ${String(y + 5)}l6 15h-12z"><title>${esc(title)}</title></path>` +
+        `<path class="mk ${strategyClass(last)}" d="M${f1(cx)} ${String(y + 5)}l6 15h-12z">${tip(title)}</path>` +
         (list.length > 1
           ? `<text class="count" x="${f1(cx + 7)}" y="${String(y + 12)}">${String(list.length)}</text>`
           : '')
     }
     const q = quic[i] ?? 0
     if (q > 0) {
-      svg += `<circle class="quic" cx="${f1(cx)}" cy="${String(laneY(2) + 14)}" r="${String(Math.min(8, 3 + q))}"><title>${range(i, i)}: ${String(q)} QUIC timeout incident${q === 1 ? '' : 's'}</title></circle>`
+      svg += `<circle class="quic" cx="${f1(cx)}" cy="${String(laneY(2) + 14)}" r="${String(Math.min(8, 3 + q))}">${detail === 'none' ? '' : tip(`${range(i, i)}: ${String(q)} QUIC timeout incident${q === 1 ? '' : 's'}`)}</circle>`
     }
     const open = opens[i] ?? []
     if (open.length > 0) {
       const y = laneY(4) + 14
-      svg += `<path class="brk" d="M${f1(cx)} ${String(y - 7)}l7 7l-7 7l-7-7z"><title>${esc(`${range(i, i)}: opened: ${summarise(open, 2)}`)}</title></path>`
+      svg += `<path class="brk" d="M${f1(cx)} ${String(y - 7)}l7 7l-7 7l-7-7z">${tip(
+        say(
+          () => `${range(i, i)}: opened: ${summarise(open, 2)}`,
+          () => `${range(i, i)}: ${String(open.length)} opened`,
+        ),
+      )}</path>`
     }
     const errs = errors[i] ?? []
     if (errs.length > 0) {
       const y = laneY(5)
-      svg += `<rect class="err" x="${f1(cx - 2)}" y="${String(y + 6 + Math.max(0, 14 - errs.length * 2))}" width="4" height="${String(Math.min(16, 2 + errs.length * 2))}"><title>${esc(`${range(i, i)}: ${String(errs.length)} error${errs.length === 1 ? '' : 's'}: ${summarise(errs, 2)}`)}</title></rect>`
+      svg += `<rect class="err" x="${f1(cx - 2)}" y="${String(y + 6 + Math.max(0, 14 - errs.length * 2))}" width="4" height="${String(Math.min(16, 2 + errs.length * 2))}">${tip(
+        say(
+          () =>
+            `${range(i, i)}: ${String(errs.length)} error${errs.length === 1 ? '' : 's'}: ${summarise(errs, 2)}`,
+          () => `${range(i, i)}: ${String(errs.length)} error(s)`,
+        ),
+      )}</rect>`
     }
   }
   return `${svg}</svg>`
