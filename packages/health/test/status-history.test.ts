@@ -234,17 +234,15 @@ describe('status history adapters', () => {
     }
     const logger = recordErrors(history, base)
     const err = new Error('upstream <b>down</b>')
-    logger
-      .child({ module: 'http' })
-      .error(
-        {
-          err,
-          errorId: 'err_01JDQ8X6R5T0Y3V9K2M4N6P8Q0',
-          route: 'GET /api/feed/:symbol',
-          status: 502,
-        },
-        'unhandled error',
-      )
+    logger.child({ module: 'http' }).error(
+      {
+        err,
+        errorId: 'err_01JDQ8X6R5T0Y3V9K2M4N6P8Q0',
+        route: 'GET /api/feed/:symbol',
+        status: 502,
+      },
+      'unhandled error',
+    )
     logger.info({ errorId: 'err_x' }, 'not an error level')
     logger.error('plain message without an id')
     expect(calls).toHaveLength(3)

@@ -336,6 +336,7 @@ describe('status page event stream', () => {
       's-components',
       's-breakers',
       's-errors',
+      's-footer',
     ])
     expect(first.title).toMatch(/^Tunnel up/)
     await waitFor(() => page.clients === 1, 'one client')

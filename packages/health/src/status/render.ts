@@ -159,7 +159,7 @@ export function renderTimelineSection(input: RenderInput): string {
             : ''
       out +=
         `<tr><td><time datetime="${new Date(r.at).toISOString()}">${clock(r.at)}</time></td>` +
-        `<td>${escCut(r.reason, 60)}${r.exitCode === undefined ? '' : ` (exit ${String(r.exitCode)})`}</td>` +
+        `<td>${escCut(r.reason, 60)}${r.exitCode === undefined || r.reason !== 'exit' ? '' : ` (exit ${String(r.exitCode)})`}</td>` +
         `<td>${r.strategy === undefined ? '<span class="muted">not reported</span>' : `<span class="tag ${r.strategy === 'make-before-break' ? 'mbb' : 'bbm'}">${escCut(r.strategy, 60)}</span>`}</td>` +
         `<td>${timing}</td></tr>`
     }
@@ -274,6 +274,14 @@ export function renderErrors(input: RenderInput): string {
   return `${out}</section>`
 }
 
+/** How much history is kept, and where to get it as JSON. */
+export function renderFooter(input: RenderInput): string {
+  return (
+    `<p id="s-footer">History: ${String(input.history.size)} of ${String(input.history.capacity)} events kept in memory (lost on a process restart; the log keeps the full record). ` +
+    `<a href="${esc(input.basePath)}/history.json">history.json</a></p>`
+  )
+}
+
 /** The sections the page swaps in on an update, by element id. */
 export function renderSections(input: RenderInput): Record<string, string> {
   return {
@@ -282,6 +290,7 @@ export function renderSections(input: RenderInput): Record<string, string> {
     's-components': renderComponents(input),
     's-breakers': renderBreakers(input),
     's-errors': renderErrors(input),
+    's-footer': renderFooter(input),
   }
 }
 
@@ -317,8 +326,7 @@ export function renderPage(input: RenderInput, nonce: string): string {
     `<main>${sections['s-state'] ?? ''}${sections['s-timeline'] ?? ''}` +
     `<div class="grid">${sections['s-components'] ?? ''}${sections['s-breakers'] ?? ''}</div>` +
     `${sections['s-errors'] ?? ''}</main>` +
-    `<footer><p>History: ${String(input.history.size)} of ${String(input.history.capacity)} events kept in memory (lost on a process restart; the log keeps the full record). ` +
-    `<a href="${esc(input.basePath)}/history.json">history.json</a></p></footer>` +
+    `<footer>${sections['s-footer'] ?? ''}</footer>` +
     `<script nonce="${esc(nonce)}">${script(input.basePath)}</script></body></html>`
   )
 }

@@ -173,7 +173,7 @@ function draw(
     const b = bucketOf(event.at, from, span)
     switch (event.kind) {
       case 'state':
-        if (state === undefined && event.previous !== '') state = event.previous
+        // Before the first known state nothing is drawn (a process start is not an outage).
         fillState(b)
         state = event.state
         stateBucket = b
