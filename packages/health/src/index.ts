@@ -53,4 +53,5 @@ export type {
   WriteResolvConfOptions,
 } from './recovery.js'
 export type { HealthErrorCode } from './errors.js'
+export * from './status/index.js'
 export type { HealthCheck, HealthCheckDetails, HealthStatus } from '@scanner/core'

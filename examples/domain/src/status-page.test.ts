@@ -1,0 +1,198 @@
+/**
+ * The status page in a real browser (Debian's chromium, driven by playwright-core), fed by a
+ * real tunnel supervisor running the cloudflared simulator: faults injected into the simulator
+ * show up on the open page through Server-Sent Events, and the page reads the same with
+ * JavaScript off. Screenshots go to examples/domain/test-results/ (gitignored).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createBreakerRegistry } from '@scanner/circuit-breaker'
+import {
+  createStatusHistory,
+  createStatusPage,
+  recordBreakers,
+  recordTunnel,
+  statusSnapshot,
+  type StatusPage,
+} from '@scanner/health'
+import { createTunnel, type Tunnel } from '@scanner/tunnel'
+import {
+  fakeCloudflaredEnv,
+  fakeCloudflaredPath,
+  fakeCloudflaredToken,
+  sendFakeCloudflaredCommand,
+} from '@scanner/tunnel/testing'
+
+const CHROMIUM = '/usr/bin/chromium'
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-results')
+
+/**
+ * Chromium with nothing that talks to the network on its own. playwright's `launch()` gives
+ * every browser a fresh temporary profile (its own `--user-data-dir`, removed on close).
+ */
+async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  })
+}
+
+describe('status page in a browser, fed by the supervised simulator', () => {
+  let dir: string
+  let control: string
+  let tunnel: Tunnel
+  let status: StatusPage
+  let server: Server
+  let url: string
+  let browser: Browser | undefined
+
+  beforeAll(async () => {
+    expect(existsSync(CHROMIUM), `${CHROMIUM} (apt-get install chromium)`).toBe(true)
+    dir = mkdtempSync(join(tmpdir(), 'status-page-'))
+    control = join(dir, 'control')
+    writeFileSync(control, '')
+    tunnel = createTunnel({
+      bin: fakeCloudflaredPath,
+      token: fakeCloudflaredToken(),
+      env: fakeCloudflaredEnv('normal', { control, connIntervalMs: 20 }),
+      backoff: { initialDelayMs: 100, factor: 2, maxDelayMs: 1000, jitter: 'none' },
+      gracePeriodMs: 1000,
+      pidFile: false,
+    })
+    const breakers = createBreakerRegistry()
+    const history = createStatusHistory()
+    recordTunnel(history, tunnel)
+    recordBreakers(history, breakers)
+    breakers.get('GET /api/feed/:symbol')
+    breakers.get('GET /api/quotes/:symbol')
+    status = createStatusPage({
+      history,
+      title: 'scanner-api · operator',
+      snapshot: statusSnapshot({ tunnel, breakers }),
+      sampleIntervalMs: 500,
+    })
+    server = createServer((req, res) => {
+      const handler = status.routes[(req.url ?? '').split('?')[0] ?? '']
+      if (handler === undefined) res.writeHead(404).end()
+      else void handler(req, res)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const address = server.address()
+    if (address === null || typeof address === 'string') throw new Error('no address')
+    url = `http://127.0.0.1:${String(address.port)}/status`
+    await tunnel.start()
+    await tunnel.waitForReady({ timeoutMs: 20_000 })
+    browser = await launch()
+    mkdirSync(RESULTS, { recursive: true })
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await status?.close()
+    server?.closeAllConnections()
+    await new Promise<void>((resolve) => {
+      if (server === undefined) resolve()
+      else
+        server.close(() => {
+          resolve()
+        })
+    })
+    await tunnel?.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  const big = (page: Page): Promise<string> => page.locator('#s-state .big').innerText()
+  /** Waits until `expression` (evaluated in the page) is true. */
+  const until = async (page: Page, expression: string): Promise<void> => {
+    await page.waitForFunction(expression, undefined, { timeout: 20_000 })
+  }
+
+  it('shows the tunnel up, then a crash and a QUIC burst live, without a reload', async () => {
+    if (browser === undefined) throw new Error('no browser')
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } })
+    const page = await context.newPage()
+    const errors: string[] = []
+    page.on('pageerror', (error) => errors.push(error.message))
+    try {
+      await page.goto(url)
+      expect(await big(page)).toBe('Tunnel up')
+      await page.waitForSelector('#live.on', { timeout: 15_000 })
+      // A marker that a reload would wipe: the updates below must come through SSE.
+      await page.evaluate('window.marker = 1')
+
+      await sendFakeCloudflaredCommand(control, 'crash 1')
+      await until(
+        page,
+        "document.querySelector('#s-timeline table.restarts')?.textContent?.includes('exit')",
+      )
+      await until(page, "document.querySelector('#s-state .big')?.textContent === 'Tunnel up'")
+
+      await sendFakeCloudflaredCommand(control, 'quic 0')
+      await sendFakeCloudflaredCommand(control, 'quic 1')
+      await sendFakeCloudflaredCommand(control, 'quic 2')
+      await until(
+        page,
+        "document.querySelector('#s-timeline table.restarts')?.textContent?.includes('quic-timeouts')",
+      )
+      await until(
+        page,
+        "document.querySelector('#s-state .big')?.textContent === 'Tunnel up' && document.querySelectorAll('#s-timeline svg circle.quic').length > 0",
+      )
+      expect(await page.evaluate('window.marker')).toBe(1)
+      const summary = await page.locator('#s-timeline .summary').innerText()
+      expect(summary).toMatch(/^2 restarts \(/)
+      expect(await page.locator('#s-footer').innerText()).toMatch(/^History: \d+ of 1000 events/)
+      expect(summary).toContain('3 QUIC incidents')
+      expect(await page.title()).toMatch(/^Tunnel up · scanner-api/)
+      expect(await page.locator('#s-breakers').innerText()).toContain('GET /api/feed/:symbol')
+      await page.screenshot({ path: join(RESULTS, 'status-page-light.png'), fullPage: true })
+      await page.emulateMedia({ colorScheme: 'dark' })
+      await page.screenshot({ path: join(RESULTS, 'status-page-dark.png'), fullPage: true })
+      // The window switch reconnects the stream without a reload.
+      await page.click('a[data-window="24h"]')
+      await until(page, "document.querySelector('#h-timeline')?.textContent === 'Last 24 h'")
+      expect(new URL(page.url()).search).toBe('?window=24h')
+      expect(errors).toEqual([])
+    } finally {
+      await context.close()
+    }
+  }, 90_000)
+
+  it('reads as a complete snapshot with JavaScript off', async () => {
+    if (browser === undefined) throw new Error('no browser')
+    const context = await browser.newContext({
+      javaScriptEnabled: false,
+      viewport: { width: 1200, height: 900 },
+    })
+    const page = await context.newPage()
+    try {
+      await page.goto(`${url}?window=1h`)
+      expect(await big(page)).toBe('Tunnel up')
+      expect(await page.locator('#live').innerText()).toMatch(/^Snapshot at \d\d:\d\d:\d\d UTC/)
+      const restarts = await page.locator('#s-timeline table.restarts').innerText()
+      expect(restarts).toContain('exit (exit 1)')
+      expect(restarts).toContain('quic-timeouts')
+      expect(await page.locator('#s-timeline svg path.mk').count()).toBeGreaterThan(0)
+      // The window links work as plain links.
+      await page.click('a[data-window="6h"]')
+      expect(await page.locator('#h-timeline').innerText()).toBe('Last 6 h')
+      await page.screenshot({ path: join(RESULTS, 'status-page-no-js.png'), fullPage: true })
+    } finally {
+      await context.close()
+    }
+  }, 60_000)
+})
