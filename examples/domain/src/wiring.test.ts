@@ -22,7 +22,7 @@ describe('startDeployment', () => {
     const lines: string[] = []
     const exit = vi.fn()
     const server = createServer((_req, res) => res.end('ok'))
-    const config = readConfig({ PORT: '0', TUNNEL: 'simulator' }, [])
+    const config = readConfig({ PORT: '0', TUNNEL: 'simulator', DRAIN_DELAY_MS: '0' }, [])
     const deployment = await startDeployment({
       config,
       logger: noopLogger,
