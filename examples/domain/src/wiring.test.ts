@@ -36,6 +36,7 @@ describe('startDeployment', () => {
             const { port } = server.address() as AddressInfo
             resolve({
               url: `http://127.0.0.1:${port}`,
+              server,
               close: () =>
                 new Promise<void>((done) => {
                   order.push('close server')

@@ -21,6 +21,8 @@ export type {
   DetailsPolicy,
   DetailsAuthorization,
 } from './health.js'
+export { closeConnectionsWhenDraining } from './drain.js'
+export type { DrainableServer } from './drain.js'
 export { systemCheck, httpCheck, databaseCheck } from './checks.js'
 export type {
   SystemCheck,
