@@ -221,7 +221,13 @@ export async function startDeployment<T extends StoppableTunnel>(
         run: async () => {
           stopFaults()
           await options.drain()
-          if (config.drainDelayMs > 0) await sleep(config.drainDelayMs)
+          if (config.drainDelayMs > 0) {
+            logger.info(
+              { drainDelayMs: config.drainDelayMs },
+              `draining: still serving for ${String(config.drainDelayMs / 1000)} s so balancers see readiness 503 (a second Ctrl-C stops at once)`,
+            )
+            await sleep(config.drainDelayMs)
+          }
         },
       },
       ...(tunnel === undefined ? [] : [{ name: 'stop tunnel', run: () => tunnel.stop() }]),

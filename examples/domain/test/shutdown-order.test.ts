@@ -107,6 +107,7 @@ describe.concurrent.each(EXAMPLES)('%s shutdown through the tunnel', (name) => {
     const code = await example.stop('SIGINT', 20_000)
     const output = example.output()
     expect(code, output).toBe(130)
+    expect(output).toContain('draining: still serving for 10 s')
     expect(output).toContain('second signal during shutdown: exiting now')
     expect(output).not.toContain('shutdown: drain readiness done')
     for (const child of simulators) {
