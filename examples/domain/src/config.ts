@@ -38,6 +38,7 @@ export interface DeploymentConfig {
    * `DRAIN_DELAY_MS`: how long the server keeps serving, readiness at 503 and every response with
    * `Connection: close`, before the tunnel stops and the server closes. Default
    * {@link PRODUCTION_DRAIN_DELAY_MS} (10 s); 0 in demo mode and with `NODE_ENV=development`.
+   * Must be less than `SHUTDOWN_TIMEOUT_MS`.
    */
   readonly drainDelayMs: number
   /** `SHUTDOWN_TIMEOUT_MS`: hard deadline of the whole shutdown, default 45000. */
@@ -118,6 +119,22 @@ export function readConfig(
   const demo = argv.includes('--demo') || flag(env, 'DEMO', false)
   const tunnel = oneOf(env, 'TUNNEL', ['auto', 'simulator', 'off'] as const, 'auto')
   const token = env.TUNNEL_TOKEN?.trim()
+  const drainDelayMs = integer(
+    env,
+    'DRAIN_DELAY_MS',
+    demo || env.NODE_ENV === 'development' ? 0 : PRODUCTION_DRAIN_DELAY_MS,
+    600_000,
+  )
+  const shutdownTimeoutMs = integer(env, 'SHUTDOWN_TIMEOUT_MS', 45_000, 600_000)
+  if (drainDelayMs >= shutdownTimeoutMs) {
+    // The deadline would end every shutdown in the middle of the drain, with exit code 1.
+    const origin = env.DRAIN_DELAY_MS?.trim() ? '' : ' (the production default)'
+    throw invalidOption(
+      'DRAIN_DELAY_MS',
+      `less than SHUTDOWN_TIMEOUT_MS (${String(shutdownTimeoutMs)})`,
+      `${String(drainDelayMs)}${origin}`,
+    )
+  }
   return {
     host: text(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8000, 65_535),
@@ -133,13 +150,8 @@ export function readConfig(
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty'] as const, demo ? 'pretty' : 'json'),
     healthToken: text(env, 'HEALTH_TOKEN'),
-    drainDelayMs: integer(
-      env,
-      'DRAIN_DELAY_MS',
-      demo || env.NODE_ENV === 'development' ? 0 : PRODUCTION_DRAIN_DELAY_MS,
-      600_000,
-    ),
-    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 45_000, 600_000),
+    drainDelayMs,
+    shutdownTimeoutMs,
     demo,
     demoFaultIntervalMs: integer(env, 'DEMO_FAULT_INTERVAL_MS', 8000, 600_000),
   }

@@ -103,3 +103,15 @@ describe('DRAIN_DELAY_MS default', () => {
     expect(readConfig({ DRAIN_DELAY_MS: '0' }, []).drainDelayMs).toBe(0)
   })
 })
+
+describe('DRAIN_DELAY_MS and SHUTDOWN_TIMEOUT_MS', () => {
+  it('refuses a drain the shutdown deadline would cut short, naming both settings', () => {
+    expect(() => readConfig({ SHUTDOWN_TIMEOUT_MS: '8000' }, [])).toThrow(
+      'Invalid option "DRAIN_DELAY_MS": expected less than SHUTDOWN_TIMEOUT_MS (8000), got "10000 (the production default)"',
+    )
+    expect(() => readConfig({ DRAIN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '5000' }, [])).toThrow(
+      'expected less than SHUTDOWN_TIMEOUT_MS (5000), got "5000"',
+    )
+    expect(readConfig({ SHUTDOWN_TIMEOUT_MS: '8000' }, ['--demo']).drainDelayMs).toBe(0)
+  })
+})

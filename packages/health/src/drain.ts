@@ -9,11 +9,11 @@ import type { Health } from './health.js'
 export type DrainableServer = Pick<Server, 'prependListener' | 'removeListener'>
 
 /**
- * While `health` drains, every response of `server` carries `Connection: close`: Node.js closes
- * each keep-alive connection right after its response, so clients and balancers reconnect
- * elsewhere by themselves and no request is sent on a socket the server is about to close.
- * Installs no signal handler and changes nothing before `health.drain()`. Returns a function
- * that removes the listener.
+ * While `health` drains, every request `server` receives is answered with `Connection: close`:
+ * Node.js closes the keep-alive connection right after that response, so clients and balancers
+ * reconnect elsewhere by themselves and no request is sent on a socket the server is about to
+ * close. Installs no signal handler and changes nothing before `health.drain()`. Returns a
+ * function that removes the listener.
  *
  * @example
  * ```ts
