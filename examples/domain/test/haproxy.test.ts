@@ -161,6 +161,8 @@ function percentile(values: readonly number[], p: number): number {
 
 describe('rolling restart behind HAProxy (retries 0, httpchk /health/ready/ every second)', () => {
   const instances = new Map<Example, RunningExample[]>()
+  /** Every started instance, for the clean-up even when its sibling failed to start. */
+  const all: RunningExample[] = []
   const frontendPorts = new Map<Example, number>()
   let haproxy: ChildProcess | undefined
   let haproxyLog = ''
@@ -168,20 +170,25 @@ describe('rolling restart behind HAProxy (retries 0, httpchk /health/ready/ ever
   const downAt = new Map<Example, number>()
   let dir: string | undefined
 
-  beforeAll(async () => {
+  /** Why the set-up failed (haproxy missing, a server that did not start): each test fails with it. */
+  let setupError: Error | undefined
+
+  async function setUp(): Promise<void> {
     const bin = findHaproxy()
     // Two instances of each example, default settings: production mode, no tunnel, no DNS.
     await Promise.all(
       EXAMPLES.map(async (name) => {
         const started = await Promise.all(
-          [0, 1].map(() =>
-            startExample({
+          [0, 1].map(async () => {
+            const example = await startExample({
               cwd: exampleDir(name),
               // Warnings only: request logs would cost the servers more than the load.
               env: defaultEnvironment({ TUNNEL: 'off', LOG_LEVEL: 'warn' }),
               timeoutMs: 90_000,
-            }),
-          ),
+            })
+            all.push(example)
+            return example
+          }),
         )
         instances.set(name, started)
         frontendPorts.set(name, await freePort())
@@ -220,10 +227,18 @@ describe('rolling restart behind HAProxy (retries 0, httpchk /health/ready/ ever
         )
       }
     }, 60_000)
+  }
+
+  beforeAll(async () => {
+    try {
+      await setUp()
+    } catch (error) {
+      setupError = error instanceof Error ? error : new Error(String(error))
+    }
   }, 180_000)
 
   afterAll(() => {
-    for (const started of instances.values()) for (const example of started) example.kill()
+    for (const example of all) example.kill()
     haproxy?.kill('SIGKILL')
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
   })
@@ -231,6 +246,7 @@ describe('rolling restart behind HAProxy (retries 0, httpchk /health/ready/ ever
   it.concurrent.each(EXAMPLES)(
     '%s: SIGTERM to one of two instances under load, 0 failed requests',
     async (name) => {
+      if (setupError !== undefined) throw setupError
       const [victim] = instances.get(name) ?? []
       if (victim === undefined) throw new Error(`${name} did not start`)
       const load = startLoad(`http://127.0.0.1:${String(frontendPorts.get(name))}`)
