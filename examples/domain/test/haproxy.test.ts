@@ -20,7 +20,7 @@ import { EXAMPLES, defaultEnvironment, eventually, exampleDir, get } from './dra
 
 type Example = (typeof EXAMPLES)[number]
 
-/** Requests per second per example, over this many keep-alive connections. */
+/** At most this many requests per second per example, over `CONNECTIONS` keep-alive connections. */
 const RATE = 150
 const CONNECTIONS = 6
 /** Hard bound on the requests one load run sends. */
