@@ -15,7 +15,7 @@
 // Usage: node scripts/pack-test/run.mjs (after `pnpm build`). Needs the npm registry for the
 // third-party dependencies and `npx -y node@22` / `node@24`. PACK_TEST_KEEP=1 keeps the scratch
 // directory; PACK_TEST_NODES=20,22 picks Node majors.
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import {
   copyFileSync,
   existsSync,
@@ -26,7 +26,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
   blockFile,
@@ -226,21 +226,33 @@ try {
     })
     return `tsconfig.${name}.json`
   }
-  const compile = (dir, config) => {
-    const result = spawnSync(process.execPath, [tsc, '-p', config, '--pretty', 'false'], {
-      cwd: dir,
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
+  const compile = (dir, config) =>
+    new Promise((done) => {
+      const child = spawn(process.execPath, [tsc, '-p', config, '--pretty', 'false'], { cwd: dir })
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (chunk) => (stdout += chunk))
+      child.stderr.on('data', (chunk) => (stderr += chunk))
+      child.on('close', (status) => {
+        done(
+          parseDiagnostics(`${stdout}${stderr}`).concat(
+            status !== 0 && !stdout.includes('error TS')
+              ? [
+                  {
+                    file: config,
+                    code: 0,
+                    message: stderr,
+                    text: `tsc exited ${status}: ${stderr}`,
+                  },
+                ]
+              : [],
+          ),
+        )
+      })
     })
-    return parseDiagnostics(`${result.stdout}${result.stderr}`).concat(
-      result.status !== 0 && !result.stdout.includes('error TS')
-        ? [{ file: config, code: 0, message: result.stderr, text: result.stderr }]
-        : [],
-    )
-  }
 
   // First pass (nodenext): the names each fragment uses without defining.
-  const first = compile(esmDir, tsconfig(esmDir, 'nodenext', resolutions.nodenext))
+  const first = await compile(esmDir, tsconfig(esmDir, 'nodenext', resolutions.nodenext))
   const fragmentNames = new Map()
   for (const block of compiled.filter((b) => b.mode === 'fragment')) {
     const names = freeNames(first.filter((d) => d.file === `blocks/${block.id}.ts`))
@@ -255,29 +267,45 @@ try {
   const fragments = new Set(
     compiled.filter((b) => b.mode === 'fragment').map((b) => `blocks/${b.id}.ts`),
   )
-  for (const [name, options] of Object.entries(resolutions)) {
-    check(`types: ESM project, ${name}, entries and README blocks`, () => {
-      const errors = compile(esmDir, tsconfig(esmDir, name, options)).filter(
-        (d) => !(fragments.has(d.file) && toleratedInFragment(d)),
-      )
+  const cjsDir = join(app, 'cjs-ts')
+  mkdirSync(cjsDir)
+  writeJson(join(cjsDir, 'package.json'), { type: 'commonjs' })
+  writeFileSync(join(cjsDir, 'entries.ts'), `${entries}\n`)
+  const sources = new Map(compiled.map((b) => [`blocks/${b.id}.ts`, b.source]))
+  // The five programs compile side by side (tsc is single-threaded).
+  const programs = [
+    ...Object.entries(resolutions).map(([name, options]) => ({
+      name: `types: ESM project, ${name}, entries and README blocks`,
+      dir: esmDir,
+      config: tsconfig(esmDir, name, options),
+    })),
+    ...['node16', 'nodenext'].map((name) => ({
+      name: `types: CommonJS project, ${name}, every entry point`,
+      dir: cjsDir,
+      config: tsconfig(cjsDir, name, resolutions[name]),
+    })),
+  ]
+  const results = new Map()
+  const queue = [...programs]
+  await Promise.all(
+    Array.from({ length: Math.min(3, availableParallelism()) }, async () => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        results.set(next.name, await compile(next.dir, next.config))
+      }
+    }),
+  )
+  for (const { name, dir } of programs) {
+    check(name, () => {
+      const errors = results
+        .get(name)
+        .filter((d) => !(dir === esmDir && fragments.has(d.file) && toleratedInFragment(d)))
       if (errors.length > 0) {
-        const sources = new Map(compiled.map((b) => [`blocks/${b.id}.ts`, b.source]))
         throw new Error(
           errors
             .map((d) => `${d.text}${sources.has(d.file) ? ` [${sources.get(d.file)}]` : ''}`)
             .join('\n'),
         )
       }
-    })
-  }
-  const cjsDir = join(app, 'cjs-ts')
-  mkdirSync(cjsDir)
-  writeJson(join(cjsDir, 'package.json'), { type: 'commonjs' })
-  writeFileSync(join(cjsDir, 'entries.ts'), `${entries}\n`)
-  for (const name of ['node16', 'nodenext']) {
-    check(`types: CommonJS project, ${name}, every entry point`, () => {
-      const errors = compile(cjsDir, tsconfig(cjsDir, name, resolutions[name]))
-      if (errors.length > 0) throw new Error(errors.map((d) => d.text).join('\n'))
     })
   }
 
