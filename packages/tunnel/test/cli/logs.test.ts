@@ -174,7 +174,7 @@ describe('scanner-tunnel run: the log directory', () => {
     // The DNS records are in the monitor log too, and nothing else is in health_checks.log.
     expect(read(join(logDir, 'tunnel_monitor.log'))).toContain('DNS resolution recovered')
     expect(read(health)).not.toContain('Registered tunnel connection')
-  })
+  }, 90_000)
 
   it('gives the origin its own raw log, an exit record with its last lines, no credentials, and /metrics', async () => {
     // A real origin: prints, crashes once (exit 3), then serves and logs each request.
@@ -290,7 +290,7 @@ if (n === 1) {
     const result = await waitExit(child, 20_000)
     expect(result.code).toBe(0)
     for (const name of readdirSync(logDir)) expect(read(join(logDir, name))).not.toContain(TOKEN)
-  })
+  }, 90_000)
 
   it('turns a flood of cloudflared output into a bounded number of written bytes', async () => {
     const { file, logDir } = writeConfig('flood', [], false)
