@@ -263,9 +263,12 @@ if (n === 1) {
 
     // /metrics on the status listener: well-formed, with the tunnel, DNS-free and origin series.
     const base = url.replace(/\/status$/, '')
-    await waitFor('a running tunnel', async () => {
-      const s = (await (await fetch(url)).json()) as { tunnel: { state: string } }
-      return s.tunnel.state === 'running'
+    await waitFor('a running tunnel and origin', async () => {
+      const s = (await (await fetch(url)).json()) as {
+        tunnel: { state: string }
+        origin: { state: string } | null
+      }
+      return s.tunnel.state === 'running' && s.origin?.state === 'running'
     })
     const res = await fetch(`${base}/metrics`)
     expect(res.status).toBe(200)
