@@ -21,6 +21,8 @@ export type {
   DetailsPolicy,
   DetailsAuthorization,
 } from './health.js'
+export { attachHealth } from './attach.js'
+export type { AttachHealthOptions } from './attach.js'
 export type { OperatorOptions, OperatorRouteHandler, OperatorServer } from './operator.js'
 export { systemCheck, httpCheck, databaseCheck } from './checks.js'
 export type {
