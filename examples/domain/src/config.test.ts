@@ -65,6 +65,24 @@ describe('readConfig', () => {
     expect(readConfig({ DNS_FALLBACKS: '' }, []).dnsFallbacks).toEqual([])
   })
 
+  it('drains for 10 s by default in production, not in demo or development mode', () => {
+    expect(readConfig({ NODE_ENV: 'production' }, []).drainDelayMs).toBe(10_000)
+    expect(readConfig({ NODE_ENV: 'production' }, ['--demo']).drainDelayMs).toBe(0)
+    expect(readConfig({ NODE_ENV: 'development' }, []).drainDelayMs).toBe(0)
+    expect(readConfig({}, []).drainDelayMs).toBe(0)
+    expect(readConfig({ NODE_ENV: 'production', DRAIN_DELAY_MS: '0' }, []).drainDelayMs).toBe(0)
+    expect(readConfig({ DRAIN_DELAY_MS: '2500' }, []).drainDelayMs).toBe(2500)
+  })
+
+  it('reads the operator port, 0 included', () => {
+    expect(readConfig({}, [])).toMatchObject({ adminHost: '127.0.0.1', adminPort: 9464 })
+    expect(readConfig({ ADMIN_HOST: '::1', ADMIN_PORT: '0' }, [])).toMatchObject({
+      adminHost: '::1',
+      adminPort: 0,
+    })
+    expect(() => readConfig({ ADMIN_PORT: 'x' }, [])).toThrow(/"ADMIN_PORT"/)
+  })
+
   it('names the variable that is wrong', () => {
     expect(() => readConfig({ PORT: '80a' }, [])).toThrow(/"PORT"/)
     expect(() => readConfig({ PORT: '70000' }, [])).toThrow(/"PORT"/)

@@ -38,7 +38,10 @@ export interface DeploymentConfig {
   readonly logFormat: 'json' | 'pretty'
   /** `HEALTH_TOKEN`: when set, `/health/detailed/` details need `Authorization: Bearer <token>`. */
   readonly healthToken: string | undefined
-  /** `DRAIN_DELAY_MS`: time between readiness turning 503 and the tunnel stopping, default 0. */
+  /**
+   * `DRAIN_DELAY_MS`: time between readiness turning 503 and the tunnel stopping; default
+   * {@link PRODUCTION_DRAIN_DELAY_MS} with `NODE_ENV=production` (outside demo mode), else 0.
+   */
   readonly drainDelayMs: number
   /** `SHUTDOWN_TIMEOUT_MS`: hard deadline of the whole shutdown, default 45000. */
   readonly shutdownTimeoutMs: number
@@ -47,6 +50,15 @@ export interface DeploymentConfig {
   /** `DEMO_FAULT_INTERVAL_MS`: time between two injected faults in demo mode, default 8000. */
   readonly demoFaultIntervalMs: number
 }
+
+/**
+ * The drain delay in production: readiness answers 503 this long before the listener closes.
+ * 10 s covers a balancer that must see two or three failed checks a few seconds apart: HAProxy's
+ * defaults (`inter 2s`, `fall 3`: 6 s), Kubernetes with `periodSeconds: 5`, `failureThreshold: 2`
+ * (10 s), lightship's 5 s `shutdownDelay` twice over; and it stays well inside the 30 s
+ * `terminationGracePeriodSeconds` and the 45 s `SHUTDOWN_TIMEOUT_MS`.
+ */
+export const PRODUCTION_DRAIN_DELAY_MS = 10_000
 
 /** The operator port's default: Prometheus exporters' registered port, never the public one. */
 export const DEFAULT_ADMIN_PORT = 9464
@@ -130,7 +142,12 @@ export function readConfig(
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty'] as const, demo ? 'pretty' : 'json'),
     healthToken: text(env, 'HEALTH_TOKEN'),
-    drainDelayMs: integer(env, 'DRAIN_DELAY_MS', 0, 600_000),
+    drainDelayMs: integer(
+      env,
+      'DRAIN_DELAY_MS',
+      env.NODE_ENV?.trim() === 'production' && !demo ? PRODUCTION_DRAIN_DELAY_MS : 0,
+      600_000,
+    ),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 45_000, 600_000),
     demo,
     demoFaultIntervalMs: integer(env, 'DEMO_FAULT_INTERVAL_MS', 8000, 600_000),

@@ -15,13 +15,13 @@ export { createScannerApi, parseScanQuery, parseSymbol, SCAN_PARAMS } from './ap
 export type { ScannerApi } from './api.js'
 export { domainError, isDomainError } from './errors.js'
 export type { DomainErrorCode } from './errors.js'
-export { readConfig, DEFAULT_ADMIN_PORT } from './config.js'
+export { readConfig, DEFAULT_ADMIN_PORT, PRODUCTION_DRAIN_DELAY_MS } from './config.js'
 export type { DeploymentConfig } from './config.js'
 export { chooseTunnel, findExecutable } from './cloudflared.js'
 export type { TunnelChoice, TunnelExtras } from './cloudflared.js'
 export { DEMO_FAULTS, DEMO_SCENARIOS, createDemoSimulatorFiles, startDemoFaults } from './demo.js'
 export type { DemoFault, DemoSimulatorFiles } from './demo.js'
-export { runShutdown, handleShutdownSignals } from './shutdown.js'
+export { runShutdown, handleShutdownSignals, closeConnectionsAfterResponses } from './shutdown.js'
 export type { ShutdownOptions, ShutdownResult, ShutdownStep } from './shutdown.js'
 export {
   createDeploymentLogger,

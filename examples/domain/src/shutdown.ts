@@ -1,3 +1,4 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Logger } from '@scanner/core'
 
 /** A repeat of the first signal within this window is a forwarded copy, not a second signal. */
@@ -127,5 +128,30 @@ export function handleShutdownSignals(
   return () => {
     process.off('SIGTERM', onSignal)
     process.off('SIGINT', onSignal)
+  }
+}
+
+/**
+ * From now on, every response of `server` carries `Connection: close` and its connection ends
+ * after it: clients and balancers that keep connections alive move to another instance by
+ * themselves while readiness answers 503, instead of meeting a closed socket later. Requests
+ * already on the wire are still answered. Returns a function that stops it.
+ *
+ * @example
+ * ```ts
+ * health.drain()
+ * const stop = closeConnectionsAfterResponses(server)
+ * ```
+ */
+export function closeConnectionsAfterResponses(
+  server: Pick<Server, 'prependListener' | 'off'>,
+): () => void {
+  const closeAfter = (_req: IncomingMessage, res: ServerResponse): void => {
+    // Read by Node when it writes the headers: `Connection: close`, then the socket ends.
+    if (!res.headersSent) res.shouldKeepAlive = false
+  }
+  server.prependListener('request', closeAfter)
+  return () => {
+    server.off('request', closeAfter)
   }
 }

@@ -3,7 +3,11 @@ import { createLogger, type HealthCheck, type Logger, type ScannerLogger } from 
 import { chooseTunnel, type TunnelChoice } from './cloudflared.js'
 import { createDemoSimulatorFiles, startDemoFaults, type DemoSimulatorFiles } from './demo.js'
 import type { DeploymentConfig } from './config.js'
-import { handleShutdownSignals, type ShutdownStep } from './shutdown.js'
+import {
+  closeConnectionsAfterResponses,
+  handleShutdownSignals,
+  type ShutdownStep,
+} from './shutdown.js'
 import { listenError } from './startup.js'
 
 /** Where log lines go: what pino calls a `DestinationStream`. */
@@ -103,8 +107,11 @@ export interface StartDeploymentOptions<T extends StoppableTunnel> {
   readonly framework: string
   /** Path of the cloudflared simulator (`fakeCloudflaredPath` of `@scanner/tunnel/testing`). */
   readonly simulatorBin: string
-  /** Starts listening on `config.host`/`config.port`; resolves to the real URL and a closer. */
-  listen(): Promise<{ readonly url: string; close(): Promise<void> }>
+  /**
+   * Starts listening on `config.host`/`config.port`; resolves to the real URL, a closer and
+   * the Node HTTP server (during the drain its responses carry `Connection: close`).
+   */
+  listen(): Promise<{ readonly url: string; close(): Promise<void>; readonly server?: Server }>
   /**
    * Starts the operator port (details, metrics, fault injection) on `config.adminHost`/
    * `config.adminPort`, after the public listener; closed by the `closers` (`health.close()`).
@@ -227,6 +234,9 @@ export async function startDeployment<T extends StoppableTunnel>(
         run: async () => {
           stopFaults()
           await options.drain()
+          // Keep-alive clients leave by themselves while readiness answers 503; the idle
+          // sockets that remain are closed with the server, after the delay.
+          if (server.server !== undefined) closeConnectionsAfterResponses(server.server)
           if (config.drainDelayMs > 0) await sleep(config.drainDelayMs)
         },
       },
@@ -426,9 +436,14 @@ export function serverUrl(server: Pick<Server, 'address'>): string {
  * a `close()` that stops accepting, closes idle keep-alive connections and resolves once the
  * open requests are done.
  */
-export function listeningServer(server: Server): { url: string; close(): Promise<void> } {
+export function listeningServer(server: Server): {
+  url: string
+  close(): Promise<void>
+  server: Server
+} {
   return {
     url: serverUrl(server),
+    server,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => {

@@ -47,6 +47,6 @@ await app.register(
 await services
   .start('fastify', async () => {
     await app.listen({ port: config.port, host: config.host })
-    return { url: serverUrl(app.server), close: () => app.close() }
+    return { url: serverUrl(app.server), close: () => app.close(), server: app.server }
   })
   .catch(exitOnStartupError)
