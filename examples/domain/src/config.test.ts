@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -81,6 +81,18 @@ describe('readConfig', () => {
       adminPort: 0,
     })
     expect(() => readConfig({ ADMIN_PORT: 'x' }, [])).toThrow(/"ADMIN_PORT"/)
+  })
+
+  it('documents every variable it reads in the Common settings table of examples/README.md', () => {
+    const source = readFileSync(new URL('./config.ts', import.meta.url), 'utf8')
+    const names = new Set([
+      ...[...source.matchAll(/env,\s*'([A-Z_]+)'/g)].map((m) => m[1]),
+      ...[...source.matchAll(/env\.([A-Z_]+)/g)].map((m) => m[1]),
+    ])
+    expect(names.size).toBeGreaterThanOrEqual(20)
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const table = readme.slice(readme.indexOf('## Common settings'))
+    for (const name of names) expect(table, name).toMatch(new RegExp(`^\\| \`${name ?? ''}\``, 'm'))
   })
 
   it('names the variable that is wrong', () => {
