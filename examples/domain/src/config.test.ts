@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -63,6 +63,36 @@ describe('readConfig', () => {
       demo: true,
     })
     expect(readConfig({ DNS_FALLBACKS: '' }, []).dnsFallbacks).toEqual([])
+  })
+
+  it('drains for 10 s by default in production, not in demo or development mode', () => {
+    expect(readConfig({ NODE_ENV: 'production' }, []).drainDelayMs).toBe(10_000)
+    expect(readConfig({ NODE_ENV: 'production' }, ['--demo']).drainDelayMs).toBe(0)
+    expect(readConfig({ NODE_ENV: 'development' }, []).drainDelayMs).toBe(0)
+    expect(readConfig({}, []).drainDelayMs).toBe(0)
+    expect(readConfig({ NODE_ENV: 'production', DRAIN_DELAY_MS: '0' }, []).drainDelayMs).toBe(0)
+    expect(readConfig({ DRAIN_DELAY_MS: '2500' }, []).drainDelayMs).toBe(2500)
+  })
+
+  it('reads the operator port, 0 included', () => {
+    expect(readConfig({}, [])).toMatchObject({ adminHost: '127.0.0.1', adminPort: 9464 })
+    expect(readConfig({ ADMIN_HOST: '::1', ADMIN_PORT: '0' }, [])).toMatchObject({
+      adminHost: '::1',
+      adminPort: 0,
+    })
+    expect(() => readConfig({ ADMIN_PORT: 'x' }, [])).toThrow(/"ADMIN_PORT"/)
+  })
+
+  it('documents every variable it reads in the Common settings table of examples/README.md', () => {
+    const source = readFileSync(new URL('./config.ts', import.meta.url), 'utf8')
+    const names = new Set([
+      ...[...source.matchAll(/env,\s*'([A-Z_]+)'/g)].map((m) => m[1]),
+      ...[...source.matchAll(/env\.([A-Z_]+)/g)].map((m) => m[1]),
+    ])
+    expect(names.size).toBeGreaterThanOrEqual(20)
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const table = readme.slice(readme.indexOf('## Common settings'))
+    for (const name of names) expect(table, name).toMatch(new RegExp(`^\\| \`${name ?? ''}\``, 'm'))
   })
 
   it('names the variable that is wrong', () => {

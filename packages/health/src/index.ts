@@ -21,6 +21,8 @@ export type {
   DetailsPolicy,
   DetailsAuthorization,
 } from './health.js'
+export { attachHealth } from './attach.js'
+export type { AttachHealthOptions } from './attach.js'
 export type { OperatorOptions, OperatorRouteHandler, OperatorServer } from './operator.js'
 export { closeConnectionsWhenDraining } from './drain.js'
 export type { DrainableServer } from './drain.js'

@@ -265,9 +265,14 @@ export async function startOperator(
       })
       for (const res of open) {
         // A stream (Server-Sent Events) never ends by itself: end it, and its connection.
-        if (res.headersSent) res.end()
-        else res.shouldKeepAlive = false
-        res.once('finish', () => res.socket?.destroySoon())
+        if (res.headersSent) {
+          const socket = res.socket
+          res.end()
+          socket?.destroySoon()
+        } else {
+          // Still being prepared: answered, then its connection ends (`Connection: close`).
+          res.shouldKeepAlive = false
+        }
       }
       server.closeIdleConnections()
     })

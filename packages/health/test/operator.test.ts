@@ -142,6 +142,32 @@ describe('health.listenOperator()', () => {
     await operator.close() // idempotent
   })
 
+  it('lets a response still being prepared finish when it closes', async () => {
+    const health = makeHealth()
+    let release = (): void => undefined
+    let arrived = false
+    const operator = await health.listenOperator({
+      routes: {
+        '/slow': (_req, res) =>
+          new Promise<void>((resolve) => {
+            arrived = true
+            release = () => {
+              res.end('done')
+              resolve()
+            }
+          }),
+      },
+    })
+    const answer = fetch(`${operator.url}/slow`)
+    await expect.poll(() => arrived, { timeout: 10_000 }).toBe(true)
+    const closed = operator.close()
+    release()
+    const res = await answer
+    expect(await res.text()).toBe('done')
+    expect(res.headers.get('connection')).toBe('close')
+    await closed
+  })
+
   it('closes on its own close(), idempotently', async () => {
     const health = makeHealth()
     const operator = await health.listenOperator()
