@@ -2,23 +2,32 @@
 // (the same app without them), measured in the same run:
 //   breaker: request IDs + route breaker + error handler, healthy route  (target >= 0.90)
 //   open:    the same with the route's breaker open: 503 without the handler (target >= 1.0)
+// and the floors to compare them with (issue 17):
+//   reqid:   the framework's idiomatic request-ID middleware alone (validate or create, echo)
+//   opossum: one opossum breaker fired per request around the route, as a user would write it
 // How the ratios are measured (each mode in its own server process, loaded at the same time
 // as the bare one, both sharing one CPU): see bench/lib/ratio.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { listenOnLoopback, runRatioBench } from '../../../bench/lib/ratio.js'
+import { randomUUID } from 'node:crypto'
 import type { Request, Response } from 'express'
 
 type Framework = 'express' | 'fastify' | 'hono'
-type Mode = 'bare' | 'breaker' | 'open'
+type Mode = 'bare' | 'breaker' | 'open' | 'reqid' | 'opossum'
 const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono']
 const PATTERN = '/api/quotes/:symbol'
 
 async function serve(framework: Framework, mode: Mode): Promise<number> {
   const { createBreakerRegistry } = await import('@scanner/circuit-breaker')
   const registry = createBreakerRegistry({ volumeThreshold: 1, resetTimeoutMs: 3_600_000 })
-  const protect = mode !== 'bare'
+  const protect = mode === 'breaker' || mode === 'open'
+  const { default: CircuitBreaker } = await import('opossum')
+  // The floors' request ID: kept when it looks safe, else a fresh UUID, echoed on the response.
+  const SAFE_ID = /^[\w.:@+=/-]{1,128}$/
+  const requestId = (incoming: unknown): string =>
+    typeof incoming === 'string' && SAFE_ID.test(incoming) ? incoming : randomUUID()
   const quote = (symbol: string): { symbol: string; price: number } => {
     if (mode === 'open') throw new Error('upstream down')
     return { symbol, price: 101.25 }
@@ -33,8 +42,22 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
     const route = (req: Request, res: Response): void => {
       res.json(quote(String(req.params.symbol)))
     }
+    if (mode === 'reqid') {
+      app.use((req, res, next) => {
+        res.setHeader('x-request-id', requestId(req.headers['x-request-id']))
+        next()
+      })
+    }
     if (protect) app.get(PATTERN, cb.middleware, route)
-    else app.get(PATTERN, route)
+    else if (mode === 'opossum') {
+      const breaker = new CircuitBreaker((req: Request, res: Response) => {
+        route(req, res)
+        return Promise.resolve()
+      })
+      app.get(PATTERN, (req, res, next) => {
+        breaker.fire(req, res).catch(next)
+      })
+    } else app.get(PATTERN, route)
     if (protect) app.use(cb.errorHandler)
     handler = app
   } else if (framework === 'fastify') {
@@ -42,7 +65,20 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
     const { fastifyBreakerPlugin } = await import('@scanner/circuit-breaker/fastify')
     const app = Fastify({ logger: false })
     if (protect) await app.register(fastifyBreakerPlugin, { registry })
-    app.get<{ Params: { symbol: string } }>(PATTERN, (request) => quote(request.params.symbol))
+    if (mode === 'reqid') {
+      app.addHook('onRequest', (request, reply, done) => {
+        void reply.header('x-request-id', requestId(request.headers['x-request-id']))
+        done()
+      })
+    }
+    if (mode === 'opossum') {
+      const breaker = new CircuitBreaker((symbol: string) => Promise.resolve(quote(symbol)))
+      app.get<{ Params: { symbol: string } }>(PATTERN, (request) =>
+        breaker.fire(request.params.symbol),
+      )
+    } else {
+      app.get<{ Params: { symbol: string } }>(PATTERN, (request) => quote(request.params.symbol))
+    }
     await app.listen({ port: 0, host: '127.0.0.1' })
     return (app.server.address() as AddressInfo).port
   } else {
@@ -54,7 +90,16 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
       app.use(cb.middleware)
       app.onError(cb.onError)
     }
-    app.get(PATTERN, (c) => c.json(quote(c.req.param('symbol'))))
+    if (mode === 'reqid') {
+      const { requestId: honoRequestId } = await import('hono/request-id')
+      app.use(honoRequestId())
+    }
+    if (mode === 'opossum') {
+      const breaker = new CircuitBreaker((symbol: string) => Promise.resolve(quote(symbol)))
+      app.get(PATTERN, async (c) => c.json(await breaker.fire(c.req.param('symbol'))))
+    } else {
+      app.get(PATTERN, (c) => c.json(quote(c.req.param('symbol'))))
+    }
     const { getRequestListener } = await import('@hono/node-server')
     const listener = getRequestListener(app.fetch)
     handler = (req, res) => {
@@ -91,6 +136,8 @@ if (process.argv[2] === 'serve') {
         path: '/api/quotes/ACME',
         target: 0.9,
       },
+      { name: 'reqid', label: 'floor: request ID only', path: '/api/quotes/ACME' },
+      { name: 'opossum', label: 'floor: naive opossum', path: '/api/quotes/ACME' },
       {
         name: 'open',
         label: 'open circuit (503)',

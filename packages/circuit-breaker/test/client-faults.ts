@@ -8,7 +8,10 @@ import {
 } from '@scanner/circuit-breaker'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 
-/** A server answering `POST /api/echo` with the JSON body it parsed (the framework's way). */
+/**
+ * A server answering `POST /api/echo` with the JSON body it parsed (the framework's way), with a
+ * body limit of 100 KiB (413 beyond).
+ */
 export interface EchoServer {
   readonly port: number
   close(): Promise<void>
@@ -38,6 +41,49 @@ function slowClient(port: number, partial = ''): Promise<Socket> {
       resolve(socket)
     })
     socket.on('error', reject)
+  })
+}
+
+interface RawResponse {
+  readonly status: number
+  readonly headers: string
+  readonly body: string
+}
+
+/**
+ * POSTs `body` on a raw socket and reads the response until the server closes or the response is
+ * complete. A server may answer 413 and close before the body was all sent: the client's write
+ * error then does not matter (fetch would fail the request on it).
+ */
+function rawPost(port: number, body: string): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    let received = ''
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write(
+        'POST /api/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+          `Content-Length: ${String(Buffer.byteLength(body))}\r\nConnection: close\r\n\r\n`,
+      )
+      socket.write(body)
+    })
+    const done = (): void => {
+      const end = received.indexOf('\r\n\r\n')
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(received)
+      if (end === -1 || match === null) {
+        reject(new Error(`no response: ${JSON.stringify(received.slice(0, 200))}`))
+        return
+      }
+      resolve({
+        status: Number(match[1]),
+        headers: received.slice(0, end).toLowerCase(),
+        body: received.slice(end + 4),
+      })
+    }
+    socket.setEncoding('utf8')
+    socket.on('data', (chunk: string) => {
+      received += chunk
+    })
+    socket.on('error', () => undefined)
+    socket.on('close', done)
   })
 }
 
@@ -110,6 +156,19 @@ export function describeClientFaults(name: string, makeServer: MakeEchoServer): 
         expect(typeof body.errorId).toBe('string')
       }
       expect(registry.get(KEY).stats()).toMatchObject({ state: 'closed', failures: 0, ignored: 10 })
+      expect((await post(port, '{"ok":true}')).status).toBe(200)
+    })
+
+    it('a body over the limit gets 413 problem+json and the breaker stays closed', async () => {
+      const { port } = await start()
+      const big = JSON.stringify({ pad: 'x'.repeat(200 * 1024) })
+      for (let i = 0; i < 10; i++) {
+        const res = await rawPost(port, big)
+        expect(res.status).toBe(413)
+        expect(res.headers).toContain('content-type: application/problem+json')
+        expect(res.body).toContain('"status":413')
+      }
+      expect(registry.get(KEY).stats()).toMatchObject({ state: 'closed', failures: 0 })
       expect((await post(port, '{"ok":true}')).status).toBe(200)
     })
   })

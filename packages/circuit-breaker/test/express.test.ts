@@ -48,7 +48,7 @@ const makeEchoServer: MakeEchoServer = async (registry, options) => {
   const app = express()
   const { middleware, errorHandler } = createExpressBreaker(registry, options)
   app.use(middleware)
-  app.post('/api/echo', middleware, express.json(), (req, res) => {
+  app.post('/api/echo', middleware, express.json({ limit: '100kb' }), (req, res) => {
     res.json(req.body)
   })
   app.use(errorHandler)

@@ -61,7 +61,7 @@ const makeMountedClient: MakeMountedClient = async (registry) => {
 describeRouteKeys('fastify', makeMountedClient)
 
 const makeEchoServer: MakeEchoServer = async (registry, options) => {
-  const app = Fastify({ logger: false })
+  const app = Fastify({ logger: false, bodyLimit: 100 * 1024 })
   await app.register(fastifyBreakerPlugin, { registry, ...options })
   app.post('/api/echo', (request) => request.body)
   await app.listen({ port: 0, host: '127.0.0.1' })

@@ -2,6 +2,7 @@ import { createServer } from 'node:http'
 import { createHonoBreaker } from '@scanner/circuit-breaker/hono'
 import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { describeAdapter, socketClient, type MakeClient, type RouteDef } from './contract.js'
 import { describeRouteKeys, type MakeMountedClient } from './route-keys.js'
@@ -83,7 +84,7 @@ const makeEchoServer: MakeEchoServer = async (registry, options) => {
   const { middleware, onError } = createHonoBreaker(registry, options)
   app.use(middleware)
   app.onError(onError)
-  app.post('/api/echo', async (c) => c.json(await c.req.json()))
+  app.post('/api/echo', bodyLimit({ maxSize: 100 * 1024 }), async (c) => c.json(await c.req.json()))
   const listener = getRequestListener(app.fetch)
   const client = await socketClient(
     createServer((req, res) => {

@@ -79,20 +79,21 @@ export function createHonoBreaker(
   // Under @hono/node-server the request ID is read from Node's own headers: c.req.header()
   // would first build the Fetch API Headers of the request, which costs more than the rest of
   // the middleware. Elsewhere (Bun, Deno, workers) the Fetch API is used.
-  const stateOf = (c: Context) => {
-    const incoming = incomingOf(c)?.headers
+  const stateOf = (c: Context, incoming = incomingOf(c)) => {
+    const headers = incoming?.headers
     return guard.state(
       c,
-      incoming === undefined ? c.req.header(guard.header) : incoming[guard.header],
+      headers === undefined ? c.req.header(guard.header) : headers[guard.header],
       c.get('requestId' as never),
     )
   }
   // Not an async function: one promise fewer per request, on a path every request takes.
   const middleware: MiddlewareHandler = function circuitBreaker(c, next) {
-    const state = stateOf(c)
+    const incoming = incomingOf(c)
+    const state = stateOf(c, incoming)
     // Under @hono/node-server the clock waits for Node's request body (read by the handler's
     // `c.req.json()`); elsewhere it starts here, body reading included.
-    const rejection = guard.admit(state, info(c), incomingOf(c))
+    const rejection = guard.admit(state, info(c), incoming)
     if (rejection !== undefined) return Promise.resolve(toResponse(rejection))
     // c.header() on every runtime. Node's own setHeader() under @hono/node-server measured no
     // cheaper: headers set before writeHead() put Node on its slower merging path.

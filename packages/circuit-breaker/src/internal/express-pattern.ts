@@ -70,17 +70,23 @@ function rebuild(layer: LayerLike, matched: string): string {
   )
   if (names.length === 0) return matched.toLowerCase()
   const params = layer.params ?? {}
-  const left = new Set(names)
-  const segments = matched.split('/').map((segment) => {
+  // Right to left: parameters usually follow the literals, so a value equal to a literal segment
+  // (`/t/t` for `/t/:tenant`) is taken from the right place.
+  const left = new Set(names.toReversed())
+  const segments = matched.split('/')
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const segment = segments[i] ?? ''
     const value = decode(segment)
+    let replaced = segment.toLowerCase()
     for (const name of left) {
       if (params[name] === value) {
         left.delete(name)
-        return `:${name}`
+        replaced = `:${name}`
+        break
       }
     }
-    return segment.toLowerCase()
-  })
+    segments[i] = replaced
+  }
   // A parameter that is not a whole segment (`/:from-:to`): the shape is not recoverable, so the
   // level is named after its parameters alone. Bounded either way: no client value remains.
   return left.size === 0 ? segments.join('/') : `/:${names.join('/:')}`

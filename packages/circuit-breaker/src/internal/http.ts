@@ -89,8 +89,8 @@ function startOnBody(this: BodyRequest): void {
  * headers tell (as `type-is`'s `hasBody`).
  */
 function bodyPending(req: BodyRequest): boolean {
-  if (req.readableEnded) return false
-  const h = req.headers
+  const h = req.headers as BodyRequest['headers'] | undefined
+  if (req.readableEnded || h === undefined || typeof req.once !== 'function') return false
   const length = h['content-length']
   return h['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
