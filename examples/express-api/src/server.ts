@@ -22,8 +22,8 @@ const { config, logger, api, breakers, health } = services
 const app = express()
 app.disable('x-powered-by')
 // `middleware` globally gives every request an ID; on a route it also runs that route's
-// breaker (Express knows the route pattern only there). `errorHandler` goes last.
-const { middleware: breaker, errorHandler } = createExpressBreaker(breakers, { logger })
+// breaker (Express knows the route pattern only there). `notFound` and `errorHandler` go last.
+const { middleware: breaker, notFound, errorHandler } = createExpressBreaker(breakers, { logger })
 app.use(breaker)
 
 app.use(createExpressHealthHandler(health))
@@ -41,7 +41,9 @@ app.get('/api/feed/:symbol', breaker, async (req, res) => {
   res.json(await api.feedQuote(req.params.symbol))
 })
 
-// Errors become problem+json with an error ID (body, X-Error-Id, log); 4xx keep their message.
+// Unmatched paths get a 404 problem+json; errors become problem+json with an error ID (body,
+// X-Error-Id, log); 4xx keep their message.
+app.use(notFound)
 app.use(errorHandler)
 
 // --- Start, tunnel, shutdown ---------------------------------------------------------------

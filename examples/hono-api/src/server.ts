@@ -37,7 +37,9 @@ app.get('/api/scan', (c) => c.json(api.scan(c.req.queries())))
 app.get('/api/feed/:symbol', async (c) => c.json(await api.feedQuote(c.req.param('symbol'))))
 
 // Errors become problem+json with an error ID (body, X-Error-Id, log); 4xx keep their message.
+// Unmatched paths get a 404 problem+json.
 app.onError(breaker.onError)
+app.notFound(breaker.notFound)
 
 // --- Start, tunnel, shutdown ---------------------------------------------------------------
 await services
