@@ -34,6 +34,14 @@ export type {
   DnsMonitorLike,
   DnsMonitorState,
   WaitForReadyOptions,
+  EnvironmentCause,
+  RecoveryProbeOptions,
+  RestartStrategy,
+  HandoverOptions,
+  HandoverResult,
+  ReplaceOptions,
+  TunnelHandoverEvent,
+  TunnelReplicaStatus,
 } from './supervisor.js'
 export { createProcessSupervisor, processSupervisorDefaults } from './process-supervisor.js'
 export type {

@@ -64,10 +64,27 @@ export type TunnelState = SupervisorState
  * - `not-ready`: no ready connection for longer than `readyTimeoutMs`;
  * - `public-url`: the public URL failed `publicUrlFailures` times in a row while the origin answered;
  * - `dns`: the DNS monitor reported a failure while the tunnel was not ready;
- * - `manual`: `restart()` was called.
+ * - `manual`: `restart()` was called;
+ * - `replace`: `replace()` was called (new binary or arguments).
  */
 export type RestartReason =
-  'exit' | 'self-update' | 'quic-timeouts' | 'not-ready' | 'public-url' | 'dns' | 'manual'
+  | 'exit'
+  | 'self-update'
+  | 'quic-timeouts'
+  | 'not-ready'
+  | 'public-url'
+  | 'dns'
+  | 'manual'
+  | 'replace'
+
+/**
+ * How a restart ran:
+ * - `make-before-break`: a new replica started next to the running cloudflared, became ready,
+ *   and only then was the old one stopped gracefully (named and config-file tunnels);
+ * - `break-before-make`: the old one stopped (or had exited) before the new one started (exits,
+ *   quick tunnels, `restartStrategy: 'break-before-make'`, or the fallback of a failed handover).
+ */
+export type RestartStrategy = 'make-before-break' | 'break-before-make'
 
 /**
  * Why the supervisor gave up (state `failed`):
@@ -152,6 +169,40 @@ export interface RecoveryProbeOptions {
   readonly maxMs?: number
 }
 
+/** Options of the make-before-break handover. */
+export interface HandoverOptions {
+  /**
+   * Ready connections the new replica must report before the old one is stopped.
+   * @default 1
+   */
+  readonly readyConnections?: number
+  /**
+   * Time the new replica has to become ready, in milliseconds.
+   * @default 60000
+   */
+  readonly timeoutMs?: number
+}
+
+/** Options of {@link Tunnel.replace}. */
+export interface ReplaceOptions {
+  /** The new cloudflared executable (path or name on `PATH`). @default the current one */
+  readonly bin?: string
+  /** The new extra arguments (same rules as the `args` option). @default the current ones */
+  readonly args?: readonly string[]
+}
+
+/** How a handover (or its fallback) went. */
+export interface HandoverResult {
+  readonly strategy: RestartStrategy
+  /** True when make-before-break was tried and the supervisor fell back to break-before-make. */
+  readonly fallback: boolean
+  /**
+   * Make-before-break: from the start of the new replica to the exit of the old one, in ms.
+   * Undefined for break-before-make (see the `handover` event once the new one is ready).
+   */
+  readonly handoverMs: number | undefined
+}
+
 /** Options of {@link createTunnel}. Give one of `token`, `tokenFile`, `url` or `configFile`. */
 export interface TunnelOptions {
   /**
@@ -227,6 +278,21 @@ export interface TunnelOptions {
    * @default { initialMs: 300000, maxMs: 1800000 }
    */
   readonly recoveryProbe?: RecoveryProbeOptions | false
+  /**
+   * How a running named or config-file tunnel is restarted (QUIC timeouts, not ready, public
+   * URL, DNS, `restart()`, `replace()`): `make-before-break` starts a replica and stops the old
+   * cloudflared once the replica is ready; `break-before-make` stops it first. Exits and quick
+   * tunnels are always break-before-make.
+   * @default 'make-before-break'
+   */
+  readonly restartStrategy?: RestartStrategy
+  /**
+   * The make-before-break handover: the replica must report at least `readyConnections` ready
+   * connections (`/ready`) within `timeoutMs`, or it is stopped and the supervisor falls back
+   * to break-before-make.
+   * @default { readyConnections: 1, timeoutMs: 60000 }
+   */
+  readonly handover?: HandoverOptions
   /**
    * Gives up (reason `unauthorized`) after this many `Unauthorized` answers in a row.
    * @default 3
@@ -330,6 +396,9 @@ export const tunnelDefaults = Object.freeze({
   readyProbeTimeoutMs: 1_000,
   maxCrashes: processSupervisorDefaults.maxCrashes,
   maxAuthFailures: 3,
+  restartStrategy: 'make-before-break',
+  handoverReadyConnections: 1,
+  handoverTimeoutMs: 60_000,
   recoveryProbeInitialMs: 300_000,
   recoveryProbeMaxMs: 1_800_000,
   quicThreshold: 3,
@@ -362,6 +431,35 @@ export interface TunnelRestartEvent {
    * exits never count toward the crash loop; they are retried with capped backoff.
    */
   readonly cause: EnvironmentCause | undefined
+  /** How the restart ran. A make-before-break restart is emitted once the old one is gone. */
+  readonly strategy: RestartStrategy
+  /** Make-before-break: start of the new replica to exit of the old one, in ms. */
+  readonly handoverMs: number | undefined
+  /** Make-before-break was tried and fell back to break-before-make. */
+  readonly fallback: boolean
+}
+
+/**
+ * A step of a restart handover:
+ * - `started`: a replica is starting next to the running cloudflared (make-before-break);
+ * - `ready`: the replica is ready; the old one is being stopped;
+ * - `completed`: the old one is gone (make-before-break), or the new one is ready after a
+ *   break-before-make restart; `handoverMs` is how long it took (break-before-make: from the
+ *   restart request to the first ready connection, the time the tunnel was down);
+ * - `fallback`: the replica did not become ready in time (or exited); it was stopped and the
+ *   restart runs break-before-make.
+ */
+export interface TunnelHandoverEvent {
+  readonly phase: 'started' | 'ready' | 'completed' | 'fallback'
+  readonly strategy: RestartStrategy
+  readonly reason: RestartReason
+  /** The cloudflared being replaced. */
+  readonly oldPid: number | undefined
+  /** The new cloudflared (replica). */
+  readonly newPid: number | undefined
+  readonly handoverMs: number | undefined
+  /** Why the fallback happened. */
+  readonly message: string | undefined
 }
 
 /** A classified line of cloudflared output (token removed). */
@@ -391,7 +489,13 @@ export interface TunnelErrorLine {
 export interface TunnelEvents {
   state: StateChangeEvent
   /** A cloudflared process was spawned (`start` counts from 1). */
-  spawn: { readonly pid: number; readonly start: number; readonly args: readonly string[] }
+  spawn: {
+    readonly pid: number
+    readonly start: number
+    readonly args: readonly string[]
+    /** Started as a replica for a make-before-break handover. */
+    readonly replica: boolean
+  }
   restart: TunnelRestartEvent
   line: TunnelLineEvent
   ready: { readonly readyConnections: number }
@@ -399,6 +503,17 @@ export interface TunnelEvents {
   'quic-timeout': { readonly connIndex: number | undefined; readonly incidents: number }
   exit: ExitInfo
   failed: TunnelFailure
+  handover: TunnelHandoverEvent
+}
+
+/** One cloudflared process of the tunnel (two while a handover runs). */
+export interface TunnelReplicaStatus {
+  readonly pid: number
+  /** `active`: serves the tunnel; `starting`: a replica not promoted yet; `retiring`: being stopped. */
+  readonly role: 'active' | 'starting' | 'retiring'
+  readonly startedAt: string
+  readonly readyConnections: number
+  readonly metricsAddress: string | undefined
 }
 
 /** Result of the last local/public probes. */
@@ -461,6 +576,18 @@ export interface TunnelStatus {
    */
   readonly recoveryProbeAt: string | undefined
   readonly lastExit: ExitInfo | undefined
+  /** Every cloudflared process of the tunnel: one, or two while a handover runs. */
+  readonly replicas: readonly TunnelReplicaStatus[]
+  /** The handover in progress. */
+  readonly handover:
+    | {
+        readonly reason: RestartReason
+        readonly startedAt: string
+        readonly newPid: number | undefined
+      }
+    | undefined
+  /** How the last restart ran, and how long its handover took. */
+  readonly lastHandover: TunnelHandoverEvent | undefined
   /** Recent error lines (up to 10). */
   readonly lastErrors: readonly TunnelErrorLine[]
   readonly failure: TunnelFailure | undefined
@@ -494,8 +621,20 @@ export interface Tunnel {
    * killMarginMs`. Idempotent; a second call during the wait kills at once.
    */
   stop(): Promise<void>
-  /** Restarts cloudflared now (reason `manual`); false when there is nothing to restart. */
+  /**
+   * Restarts cloudflared now (reason `manual`): make-before-break for a running named or
+   * config-file tunnel (see `restartStrategy`). False when there is nothing to restart or a
+   * handover is already running.
+   */
   restart(): boolean
+  /**
+   * Switches to a new cloudflared binary and/or new extra arguments without downtime (reason
+   * `replace`): the same make-before-break handover as a restart, so an upgrade or a config
+   * reload drops no request. Quick tunnels (a new URL each start) restart break-before-make.
+   * When cloudflared is not running, the new values apply at the next start. Rejects with a
+   * `TypeError` naming a bad option, or `ERR_TUNNEL_STOPPED` after `stop()`.
+   */
+  replace(options: ReplaceOptions): Promise<HandoverResult>
   /** Resolves with the status once a connection is ready; rejects on failure, stop or timeout. */
   waitForReady(options?: WaitForReadyOptions): Promise<TunnelStatus>
   status(): TunnelStatus
@@ -515,6 +654,7 @@ const RESTART_REASONS: readonly RestartReason[] = [
   'public-url',
   'dns',
   'manual',
+  'replace',
 ]
 const STATES: readonly TunnelState[] = [
   'starting',
@@ -593,6 +733,21 @@ class TunnelSupervisor implements Tunnel {
   readonly #readyPollIntervalMs: number
   readonly #readyProbeTimeoutMs: number
   readonly #maxAuthFailures: number
+  readonly #strategy: RestartStrategy
+  readonly #handoverReady: number
+  readonly #handoverTimeoutMs: number
+  readonly #spawnEnv: Readonly<Record<string, string | undefined>>
+  #bin: string
+  #args: readonly string[]
+  /** State of every live cloudflared by pid (the current one, a replica, a retiring one). */
+  readonly #runs = new Map<number, RunState>()
+  #pendingRun: RunState | undefined
+  #handing: { reason: RestartReason; startedAt: number; newPid: number | undefined } | undefined
+  #handingPromise: Promise<HandoverResult> | undefined
+  /** A break-before-make restart waiting for its first ready connection (to time it). */
+  #bbmPending: { reason: RestartReason; since: number; fallback: boolean } | undefined
+  #nextRestartFallback = false
+  #lastHandover: TunnelHandoverEvent | undefined
   readonly #recoveryProbe: { readonly initialMs: number; readonly maxMs: number } | undefined
   readonly #quic: IncidentWindow | undefined
   readonly #quicThreshold: number = tunnelDefaults.quicThreshold
@@ -640,6 +795,7 @@ class TunnelSupervisor implements Tunnel {
     }
     const d = tunnelDefaults
     const bin = checkString('bin', options.bin) ?? process.env.CLOUDFLARED_BIN ?? 'cloudflared'
+    this.#bin = bin
     const token = checkString('token', options.token, true)
     const tokenFile = checkString('tokenFile', options.tokenFile)
     const url = checkString('url', options.url)
@@ -681,7 +837,28 @@ class TunnelSupervisor implements Tunnel {
     if (bad !== undefined) {
       throw invalidOption('args', `no ${bad} (${FORBIDDEN_ARGS[bad] ?? 'not allowed'})`, bad)
     }
+    this.#args = args
     const env = checkEnv('env', options.env)
+    this.#spawnEnv = env
+    this.#strategy = checkOneOf(
+      'restartStrategy',
+      options.restartStrategy,
+      ['make-before-break', 'break-before-make'],
+      d.restartStrategy,
+    )
+    const ho = options.handover ?? {}
+    if (typeof ho !== 'object' || ho === null) {
+      throw invalidOption('handover', 'an object', ho)
+    }
+    this.#handoverReady = checkNumber(
+      'handover.readyConnections',
+      ho.readyConnections,
+      d.handoverReadyConnections,
+      { min: 1, integer: true },
+    )
+    this.#handoverTimeoutMs = checkNumber('handover.timeoutMs', ho.timeoutMs, d.handoverTimeoutMs, {
+      min: 1,
+    })
     const gracePeriodMs = checkNumber('gracePeriodMs', options.gracePeriodMs, d.gracePeriodMs, {
       max: MAX_GRACE_MS,
     })
@@ -843,6 +1020,12 @@ class TunnelSupervisor implements Tunnel {
         help: 'Ready connections of cloudflared (from /ready)',
         labelNames: ['tunnel'],
       }),
+      handover: m.histogram({
+        name: 'tunnel_handover_seconds',
+        help: 'Restart handover time by strategy: make-before-break from the start of the new replica to the exit of the old one; break-before-make from the restart to the first ready connection (the time the tunnel was down)',
+        labelNames: ['tunnel', 'strategy'],
+        buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      }),
       state: m.gauge({
         name: 'tunnel_state',
         help: '1 for the current state of the tunnel supervisor, 0 for the others',
@@ -872,8 +1055,8 @@ class TunnelSupervisor implements Tunnel {
       {
         plan: async () => {
           const spawnEnv = { ...process.env, ...env }
-          const command = findExecutable(bin, spawnEnv)
-          if (command === undefined) throw notFoundError(bin)
+          const command = findExecutable(this.#bin, spawnEnv)
+          if (command === undefined) throw notFoundError(this.#bin)
           const port = await freePort()
           const metrics = `127.0.0.1:${port}`
           const protocol = this.#currentProtocol()
@@ -887,9 +1070,9 @@ class TunnelSupervisor implements Tunnel {
             gracePeriodMs,
             logLevel,
             transportLogLevel,
-            args,
+            args: this.#args,
           })
-          this.#run = {
+          this.#pendingRun = {
             classifier: createLineClassifier(),
             registered: new Set(),
             connections: 0,
@@ -905,19 +1088,34 @@ class TunnelSupervisor implements Tunnel {
           return { command, args: built.args, env: { ...env, ...built.env }, extendEnv }
         },
         onSpawn: (child) => {
+          const run = this.#pendingRun
+          this.#pendingRun = undefined
+          if (run !== undefined) {
+            run.notReadySince = Date.now()
+            this.#runs.set(child.pid, run)
+          }
+          this.#events.emit('spawn', {
+            pid: child.pid,
+            start: child.start,
+            args: child.args,
+            replica: child.replica,
+          })
+          if (child.replica) return
+          this.#run = run
           this.#backoffReason = undefined
-          this.#events.emit('spawn', { pid: child.pid, start: child.start, args: child.args })
-          if (this.#run) this.#run.notReadySince = Date.now()
-          this.#quic?.clear()
-          this.#publicPolicy.reset()
-          this.#publicFailing = false
-          this.#url = undefined
-          this.#activeProtocol = undefined
-          this.#metrics?.ready.set({ tunnel: this.#name }, 0)
+          this.#newCurrent()
         },
-        onLine: (line, stream) => {
-          this.#onLine(line, stream)
+        onPromoted: (child) => {
+          // The old cloudflared exited during a handover: the replica is the tunnel now.
+          this.#run = this.#runs.get(child.pid)
+          this.#newCurrent()
+          if (this.#run !== undefined) this.#updateReady(this.#run)
         },
+        onLine: (line, stream, _truncated, child) => {
+          const run = this.#runs.get(child.pid)
+          if (run !== undefined) this.#onLine(run, line, stream)
+        },
+
         onExit: (info) => {
           const run = this.#run
           const verdict = decideExit({
@@ -931,12 +1129,15 @@ class TunnelSupervisor implements Tunnel {
           })
           return verdict
         },
-        onExited: (info) => {
-          this.#lastExit = info
-          if (this.#run) {
-            this.#run.connections = 0
-            this.#run.registered.clear()
+        onExited: (info, child, role) => {
+          const run = this.#runs.get(child.pid)
+          this.#runs.delete(child.pid)
+          if (run !== undefined) {
+            run.connections = 0
+            run.registered.clear()
           }
+          if (role !== 'current') return
+          this.#lastExit = info
           this.#metrics?.ready.set({ tunnel: this.#name }, 0)
           this.#events.emit('exit', info)
         },
@@ -959,7 +1160,13 @@ class TunnelSupervisor implements Tunnel {
               'cloudflared exited because of its environment: not a crash, retrying',
             )
           }
+          const fallback = this.#nextRestartFallback
+          this.#nextRestartFallback = false
+          this.#bbmPending = { reason, since: Date.now(), fallback }
           this.#events.emit('restart', {
+            strategy: 'break-before-make',
+            handoverMs: undefined,
+            fallback,
             cause,
             reason,
             delayMs: restart.delayMs,
@@ -983,6 +1190,218 @@ class TunnelSupervisor implements Tunnel {
       if (signal.aborted) void this.stop()
       else signal.addEventListener('abort', () => void this.stop(), { once: true })
     }
+  }
+
+  /** Resets what belongs to one cloudflared process when a new one becomes the current one. */
+  #newCurrent(): void {
+    this.#quic?.clear()
+    this.#publicPolicy.reset()
+    this.#publicFailing = false
+    if (this.#kind === 'quick') this.#url = undefined
+    this.#activeProtocol = undefined
+    this.#metrics?.ready.set({ tunnel: this.#name }, this.#run?.connections ?? 0)
+  }
+
+  // ---- restarts and handovers ------------------------------------------------------------
+
+  /** Whether a restart now can be make-before-break. */
+  #canHandOver(): boolean {
+    return (
+      this.#kind !== 'quick' &&
+      this.#strategy === 'make-before-break' &&
+      this.#runner.phase === 'up' &&
+      this.#runner.child !== undefined &&
+      !this.#runner.stopping
+    )
+  }
+
+  /** Restarts the running cloudflared: make-before-break where it can, else break-before-make. */
+  #restart(reason: RestartReason, immediate: boolean): boolean {
+    if (this.#handing !== undefined) return false
+    if (this.#canHandOver()) {
+      this.#handingPromise = this.#handover(reason)
+      return true
+    }
+    return this.#runner.restart(reason, immediate)
+  }
+
+  #emitHandover(event: TunnelHandoverEvent): void {
+    if (event.phase === 'completed' || event.phase === 'fallback') this.#lastHandover = event
+    this.#events.emit('handover', event)
+  }
+
+  /** Times a break-before-make restart once its new cloudflared is ready. */
+  #completeBreakBeforeMake(newPid: number | undefined): void {
+    const pending = this.#bbmPending
+    if (pending === undefined) return
+    this.#bbmPending = undefined
+    const handoverMs = Date.now() - pending.since
+    this.#metrics?.handover.observe(
+      { tunnel: this.#name, strategy: 'break-before-make' },
+      handoverMs / 1000,
+    )
+    this.#emitHandover({
+      phase: 'completed',
+      strategy: 'break-before-make',
+      reason: pending.reason,
+      oldPid: undefined,
+      newPid,
+      handoverMs,
+      message: undefined,
+    })
+  }
+
+  async #handover(reason: RestartReason): Promise<HandoverResult> {
+    const oldPid = this.#runner.child?.pid
+    const startedAt = Date.now()
+    const handing = { reason, startedAt, newPid: undefined as number | undefined }
+    this.#handing = handing
+    this.#log.info({ reason, pid: oldPid }, 'restart: starting a replica (make-before-break)')
+    this.#emitHandover({
+      phase: 'started',
+      strategy: 'make-before-break',
+      reason,
+      oldPid,
+      newPid: undefined,
+      handoverMs: undefined,
+      message: undefined,
+    })
+    try {
+      const child = await this.#runner.spawnReplica()
+      const run = child === undefined ? undefined : this.#runs.get(child.pid)
+      if (child === undefined || run === undefined) {
+        if (this.#runner.stopping)
+          return { strategy: 'make-before-break', fallback: false, handoverMs: undefined }
+        return this.#fallBack(reason, oldPid, undefined, 'the replica could not be started')
+      }
+      handing.newPid = child.pid
+      this.#refresh()
+      const verdict = await this.#waitForReplica(
+        child.pid,
+        run,
+        startedAt + this.#handoverTimeoutMs,
+      )
+      if (verdict === 'stopped') {
+        return { strategy: 'make-before-break', fallback: false, handoverMs: undefined }
+      }
+      if (verdict !== 'ready' && verdict !== 'promoted') {
+        await this.#runner.discardReplica()
+        if (this.#runner.stopping) {
+          return { strategy: 'make-before-break', fallback: false, handoverMs: undefined }
+        }
+        return this.#fallBack(reason, oldPid, child.pid, verdict)
+      }
+      this.#emitHandover({
+        phase: 'ready',
+        strategy: 'make-before-break',
+        reason,
+        oldPid,
+        newPid: child.pid,
+        handoverMs: undefined,
+        message: undefined,
+      })
+      if (verdict === 'ready') {
+        const retired = this.#runner.promote()
+        this.#run = run
+        this.#newCurrent()
+        this.#updateReady(run)
+        await retired
+      }
+      const handoverMs = Date.now() - startedAt
+      this.#restarts++
+      this.#byReason[reason] = (this.#byReason[reason] ?? 0) + 1
+      this.#metrics?.restarts.inc({ tunnel: this.#name, reason })
+      this.#metrics?.handover.observe(
+        { tunnel: this.#name, strategy: 'make-before-break' },
+        handoverMs / 1000,
+      )
+      this.#log.info(
+        { reason, pid: child.pid, oldPid, handoverMs },
+        'handover complete (make-before-break)',
+      )
+      this.#events.emit('restart', {
+        reason,
+        delayMs: 0,
+        exitCode: null,
+        signal: null,
+        pid: oldPid,
+        protocol: this.#currentProtocol(),
+        cause: undefined,
+        strategy: 'make-before-break',
+        handoverMs,
+        fallback: false,
+      })
+      this.#emitHandover({
+        phase: 'completed',
+        strategy: 'make-before-break',
+        reason,
+        oldPid,
+        newPid: child.pid,
+        handoverMs,
+        message: undefined,
+      })
+      return { strategy: 'make-before-break', fallback: false, handoverMs }
+    } finally {
+      if (this.#handing === handing) this.#handing = undefined
+      this.#refresh()
+    }
+  }
+
+  /**
+   * Waits for the replica to report `handover.readyConnections` on `/ready` (or registration
+   * lines while its metrics server does not answer). Returns `ready`, `promoted` (the old one
+   * exited and the replica took over), `stopped`, or why it gave up.
+   */
+  async #waitForReplica(pid: number, run: RunState, deadline: number): Promise<string> {
+    for (;;) {
+      if (this.#runner.stopping) return 'stopped'
+      if (this.#runner.child?.pid === pid) return 'promoted'
+      if (this.#runner.replica?.pid !== pid) return 'the replica exited before it was ready'
+      if (run.connections >= this.#handoverReady) return 'ready'
+      if (Date.now() > deadline) {
+        return `the replica had ${String(run.connections)} of ${String(this.#handoverReady)} ready connections after ${String(this.#handoverTimeoutMs)} ms`
+      }
+      const result = await probeReady(run.metricsAddress, {
+        timeoutMs: this.#readyProbeTimeoutMs,
+        signal: this.#probeAbort.signal,
+      })
+      if (this.#runner.replica?.pid === pid) {
+        run.connections =
+          result.status === undefined ? run.registered.size : result.readyConnections
+        if (run.connections >= this.#handoverReady) {
+          run.everReady = true
+          this.#runner.markReplicaReady()
+          continue
+        }
+      }
+      await new Promise<void>((resolve) => {
+        setTimeout(resolve, this.#readyPollIntervalMs).unref()
+      })
+    }
+  }
+
+  #fallBack(
+    reason: RestartReason,
+    oldPid: number | undefined,
+    newPid: number | undefined,
+    message: string,
+  ): HandoverResult {
+    this.#log.warn(
+      { reason, message },
+      'make-before-break handover failed: restarting break-before-make',
+    )
+    this.#emitHandover({
+      phase: 'fallback',
+      strategy: 'break-before-make',
+      reason,
+      oldPid,
+      newPid,
+      handoverMs: undefined,
+      message,
+    })
+    this.#nextRestartFallback = true
+    if (!this.#runner.restart(reason, true)) this.#nextRestartFallback = false
+    return { strategy: 'break-before-make', fallback: true, handoverMs: undefined }
   }
 
   /** The environmental cause the DNS monitor reports right now. */
@@ -1032,9 +1451,10 @@ class TunnelSupervisor implements Tunnel {
 
   // ---- output ----------------------------------------------------------------------------
 
-  #onLine(line: string, stream: 'stdout' | 'stderr'): void {
-    const run = this.#run
-    if (run === undefined) return
+  #onLine(run: RunState, line: string, stream: 'stdout' | 'stderr'): void {
+    // Only the current cloudflared drives the policies; a replica being brought up or one
+    // being retired is logged and tracks its own connections.
+    const current = run === this.#run
     const event = run.classifier.classify(line)
     const method = levelMethod(event)
     this.#output[method](
@@ -1049,7 +1469,7 @@ class TunnelSupervisor implements Tunnel {
     if (event.usage === true) run.usage = true
     run.environment ??= environmentOf(event)
     if (event.fatal === true) run.lastFatal = (event.error ?? event.message) || line
-    if (event.failure === true) {
+    if (event.failure === true && current) {
       this.#lastErrors.push({
         time: event.time ?? new Date().toISOString(),
         kind: event.kind,
@@ -1059,8 +1479,8 @@ class TunnelSupervisor implements Tunnel {
     switch (event.kind) {
       case 'connection-registered': {
         run.registered.add(event.connIndex ?? 0)
-        this.#authFailures = 0
-        if (event.protocol !== undefined) this.#activeProtocol = event.protocol
+        if (current) this.#authFailures = 0
+        if (event.protocol !== undefined && current) this.#activeProtocol = event.protocol
         if (event.duringShutdown !== true) {
           run.connections = Math.max(run.connections, run.registered.size)
           this.#updateReady(run)
@@ -1071,12 +1491,14 @@ class TunnelSupervisor implements Tunnel {
         if (event.connIndex !== undefined) run.registered.delete(event.connIndex)
         break
       case 'quic-timeout':
-        if (event.incidentStart === true && event.failure !== false) this.#quicIncident(event)
+        if (current && event.incidentStart === true && event.failure !== false) {
+          this.#quicIncident(event)
+        }
         break
       case 'auth-failure':
         if (event.usage === true || event.fatal === true) {
           if (/token/i.test(line)) run.invalidToken = true
-        } else if (event.failure === true) {
+        } else if (event.failure === true && current) {
           this.#authFailures++
           if (this.#authFailures >= this.#maxAuthFailures) {
             void this.#runner.fail(
@@ -1091,14 +1513,14 @@ class TunnelSupervisor implements Tunnel {
           run.metricsAddress = event.address.replace(/^localhost:/, '127.0.0.1:')
         break
       case 'quick-tunnel-url':
-        if (event.url !== undefined && event.url !== this.#url) {
+        if (current && event.url !== undefined && event.url !== this.#url) {
           this.#url = event.url
           this.#log.info({ url: event.url }, 'quick tunnel URL')
           this.#events.emit('url', { url: event.url })
         }
         break
       case 'dns-failure':
-        if (event.failure === true)
+        if (event.failure === true && current)
           this.#metrics?.dns.inc({ tunnel: this.#name, source: 'cloudflared' })
         break
       default:
@@ -1118,7 +1540,7 @@ class TunnelSupervisor implements Tunnel {
       this.#log.warn({ incidents }, 'QUIC timeouts while the network is down: not restarting')
       return
     }
-    if (this.#runner.restart('quic-timeouts', false)) {
+    if (this.#restart('quic-timeouts', false)) {
       if (this.#protocol === 'auto' && this.#fallback?.recordQuicRestart() === true) {
         this.#fallbackActive = true
         this.#log.warn(
@@ -1133,11 +1555,20 @@ class TunnelSupervisor implements Tunnel {
 
   #updateReady(run: RunState): void {
     const ready = run.connections > 0
+    if (run !== this.#run) {
+      // A replica: readiness decides the handover, not the tunnel's state.
+      if (ready && !run.everReady) {
+        run.everReady = true
+        this.#runner.markReplicaReady()
+      }
+      return
+    }
     this.#metrics?.ready.set({ tunnel: this.#name }, run.connections)
     if (ready && !run.everReady) {
       run.everReady = true
       this.#recoveryProbes = 0
       this.#runner.markReady()
+      this.#completeBreakBeforeMake(this.#runner.child?.pid)
       this.#log.info({ readyConnections: run.connections }, 'tunnel ready')
       this.#events.emit('ready', { readyConnections: run.connections })
     }
@@ -1160,7 +1591,7 @@ class TunnelSupervisor implements Tunnel {
         this.#log.warn({}, 'not ready, but the network is down: holding the restart')
       } else {
         run.notReadySince = Date.now()
-        this.#runner.restart('not-ready', false)
+        this.#restart('not-ready', false)
         return
       }
     }
@@ -1219,7 +1650,7 @@ class TunnelSupervisor implements Tunnel {
           { url: this.#publicUrl, error: pub.error },
           'public URL failing while the origin answers',
         )
-        this.#runner.restart('public-url', false)
+        this.#restart('public-url', false)
       }
     }
     this.#refresh()
@@ -1239,7 +1670,7 @@ class TunnelSupervisor implements Tunnel {
         const ready = (this.#run?.connections ?? 0) > 0
         if (!ready) {
           this.#log.warn({}, 'DNS failure while the tunnel is not ready: restarting cloudflared')
-          this.#runner.restart('dns', true)
+          this.#restart('dns', true)
         } else {
           this.#log.warn({}, 'DNS failure; the tunnel is ready, so it is not restarted')
         }
@@ -1348,7 +1779,45 @@ class TunnelSupervisor implements Tunnel {
   }
 
   restart(): boolean {
-    return this.#runner.restart('manual', true)
+    return this.#restart('manual', true)
+  }
+
+  async replace(options: ReplaceOptions): Promise<HandoverResult> {
+    if (typeof options !== 'object' || options === null) {
+      throw invalidOption('options', 'an object', options)
+    }
+    const bin = checkString('bin', options.bin)
+    const args = options.args === undefined ? undefined : checkStringArray('args', options.args)
+    if (args !== undefined) {
+      const bad = forbiddenArg(args)
+      if (bad !== undefined) {
+        throw invalidOption('args', `no ${bad} (${FORBIDDEN_ARGS[bad] ?? 'not allowed'})`, bad)
+      }
+    }
+    if (this.#stopRequested) {
+      throw new TunnelError('ERR_TUNNEL_STOPPED', 'the tunnel was stopped; create a new one')
+    }
+    if (
+      bin !== undefined &&
+      findExecutable(bin, { ...process.env, ...this.#spawnEnv }) === undefined
+    ) {
+      throw notFoundError(bin)
+    }
+    // One handover at a time: a replace() during one waits for it, then hands over again.
+    while (this.#handingPromise !== undefined && this.#handing !== undefined) {
+      await this.#handingPromise.catch(() => undefined)
+    }
+    if (bin !== undefined) this.#bin = bin
+    if (args !== undefined) this.#args = args
+    this.#log.info({ bin: this.#bin, args: this.#args }, 'replacing cloudflared')
+    if (this.#canHandOver()) {
+      const handover = this.#handover('replace')
+      this.#handingPromise = handover
+      return handover
+    }
+    // Quick tunnels and break-before-make; not running: the new values apply at the next start.
+    if (this.#runner.phase === 'up') this.#runner.restart('replace', true)
+    return { strategy: 'break-before-make', fallback: false, handoverMs: undefined }
   }
 
   waitForReady(options: WaitForReadyOptions = {}): Promise<TunnelStatus> {
@@ -1450,6 +1919,25 @@ class TunnelSupervisor implements Tunnel {
         publicFailures: this.#publicPolicy.failures,
       },
       nextStartAt: next === undefined ? undefined : new Date(next).toISOString(),
+      replicas: this.#runner.children().map(({ child: c, role }) => {
+        const r = this.#runs.get(c.pid)
+        return {
+          pid: c.pid,
+          role: role === 'current' ? 'active' : role === 'replica' ? 'starting' : 'retiring',
+          startedAt: new Date(c.startedAt).toISOString(),
+          readyConnections: r?.connections ?? 0,
+          metricsAddress: r?.metricsAddress,
+        }
+      }),
+      handover:
+        this.#handing === undefined
+          ? undefined
+          : {
+              reason: this.#handing.reason,
+              startedAt: new Date(this.#handing.startedAt).toISOString(),
+              newPid: this.#handing.newPid,
+            },
+      lastHandover: this.#lastHandover,
       backoffReason: this.#state === 'backoff' ? this.#backoffReason : undefined,
       recoveryProbeAt:
         this.#recoveryAt === undefined ? undefined : new Date(this.#recoveryAt).toISOString(),
