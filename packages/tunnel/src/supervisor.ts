@@ -1,31 +1,26 @@
 /**
- * The cloudflared supervisor: `createTunnel()`, `startTunnel()` and `tunnelCheck()`.
+ * The cloudflared supervisor, `createTunnel()` and `startTunnel()`: a coordinator of
+ * cloudflared runs. It owns the restart policies (QUIC timeouts, readiness, probes, DNS, give-up
+ * and recovery) and the make-before-break handover; the process engine is `internal/runner.ts`,
+ * the options `tunnel/options.ts`, the public types `tunnel/types.ts`, one run's state
+ * `tunnel/run-state.ts`, the metrics `tunnel/metrics.ts` and the health check `tunnel/health.ts`.
  */
 import {
   checkNumber,
   checkOneOf,
   createBackoff,
-  defineMetrics,
   Emitter,
   invalidOption,
   noopLogger,
   resolveBackoffOptions,
 } from '@scanner/core'
-import type {
-  BackoffOptions,
-  Disposer,
-  HealthCheck,
-  HealthCheckDetails,
-  HealthStatus,
-  Logger,
-} from '@scanner/core'
+import type { Disposer, Logger } from '@scanner/core'
 import { readFileSync } from 'node:fs'
-import type { Registry } from 'prom-client'
 import { buildCloudflaredArgs, forbiddenArg, FORBIDDEN_ARGS } from './args.js'
-import type { CloudflaredLogLevel, TunnelProtocol } from './args.js'
+import type { TunnelProtocol } from './args.js'
 import { createLineClassifier } from './classify.js'
-import type { CloudflaredEvent, LineClassifier } from './classify.js'
-import { INSTALL_HINT, TunnelError } from './errors.js'
+import type { CloudflaredEvent } from './classify.js'
+import { TunnelError } from './errors.js'
 import { RingBuffer } from './internal/lines.js'
 import {
   checkBoolean,
@@ -36,7 +31,6 @@ import {
   checkString,
   checkStringArray,
 } from './internal/options.js'
-import type { LogMethod } from './internal/options.js'
 import {
   decideExit,
   environmentOf,
@@ -48,678 +42,38 @@ import type { EnvironmentCause } from './internal/policy.js'
 import { findExecutable, freePort } from './internal/proc.js'
 import { Runner } from './internal/runner.js'
 import type { ExitInfo, RunnerPhase } from './internal/runner.js'
-import { processSupervisorDefaults } from './process-supervisor.js'
-import type { StateChangeEvent, SupervisorState } from './process-supervisor.js'
+import type { StateChangeEvent } from './process-supervisor.js'
 import { probeReady, probeUrl } from './readiness.js'
 import type { UrlProbeResult } from './readiness.js'
-
-/** State of a tunnel supervisor; see {@link SupervisorState}. */
-export type TunnelState = SupervisorState
-
-/**
- * Why cloudflared is restarted:
- * - `exit`: it exited on its own (restarted after the backoff);
- * - `self-update`: it exited with code 11 after an auto-update (restarted at once);
- * - `quic-timeouts`: `quicTimeouts.threshold` QUIC timeout incidents within the window;
- * - `not-ready`: no ready connection for longer than `readyTimeoutMs`;
- * - `public-url`: the public URL failed `publicUrlFailures` times in a row while the origin answered;
- * - `dns`: the DNS monitor reported a failure while the tunnel was not ready;
- * - `manual`: `restart()` was called;
- * - `replace`: `replace()` was called (new binary or arguments).
- */
-export type RestartReason =
-  | 'exit'
-  | 'self-update'
-  | 'quic-timeouts'
-  | 'not-ready'
-  | 'public-url'
-  | 'dns'
-  | 'manual'
-  | 'replace'
-
-/**
- * How a restart ran:
- * - `make-before-break`: a new replica started next to the running cloudflared, became ready,
- *   and only then was the old one stopped gracefully (named and config-file tunnels);
- * - `break-before-make`: the old one stopped (or had exited) before the new one started (exits,
- *   quick tunnels, `restartStrategy: 'break-before-make'`, or the fallback of a failed handover).
- */
-export type RestartStrategy = 'make-before-break' | 'break-before-make'
-
-/**
- * Why the supervisor gave up (state `failed`):
- * - `binary-not-found`: cloudflared is missing or not executable;
- * - `spawn-error`: it could not be started for another reason;
- * - `crash-loop`: `maxCrashes` starts in a row exited without becoming ready;
- * - `invalid-token`: the token is malformed (`Provided Tunnel token is not valid.`, exit 255);
- * - `usage-error`: a command-line usage error (exit 255, or exit 0 before any connection);
- * - `unauthorized`: the edge answered `Unauthorized` `maxAuthFailures` times in a row.
- */
-export type FailureReason =
-  | 'binary-not-found'
-  | 'spawn-error'
-  | 'crash-loop'
-  | 'invalid-token'
-  | 'usage-error'
-  | 'unauthorized'
-
-export type { EnvironmentCause }
-
-/** The kind of tunnel, from the options. */
-export type TunnelKind = 'named' | 'quick' | 'config'
-
-/** State of a DNS monitor (`@scanner/health`'s `DnsMonitor`). */
-export type DnsMonitorState = 'unknown' | 'ok' | 'dns-failure' | 'network-down'
-
-/**
- * The part of `@scanner/health`'s DNS monitor the tunnel uses (structural, so any object with
- * this shape works). The monitor runs its own recovery actions once per episode.
- */
-export interface DnsMonitorLike {
-  readonly state: DnsMonitorState
-  on(
-    event: 'failure' | 'network-down' | 'recovered',
-    listener: (report: unknown) => void,
-  ): () => void
-}
-
-/** Options of the QUIC timeout policy. */
-export interface QuicTimeoutOptions {
-  /**
-   * Incidents within `windowMs` that trigger one restart.
-   * @default 3
-   */
-  readonly threshold?: number
-  /**
-   * Sliding window, in milliseconds.
-   * @default 300000
-   */
-  readonly windowMs?: number
-}
-
-/** Options of the switch to `--protocol http2` after repeated QUIC restarts. */
-export interface ProtocolFallbackOptions {
-  /**
-   * QUIC restarts within `windowMs` after which the next start uses `--protocol http2`.
-   * @default 2
-   */
-  readonly restarts?: number
-  /**
-   * Window, in milliseconds.
-   * @default 1800000
-   */
-  readonly windowMs?: number
-}
-
-/**
- * Options of the recovery probe: after a `crash-loop` give-up with no DNS monitor attached, one
- * fresh start after `initialMs`, then after twice as long each time, up to `maxMs`. (With a DNS
- * monitor, a give-up resumes when the monitor reports `recovered`.)
- */
-export interface RecoveryProbeOptions {
-  /**
-   * First probe after a give-up, in milliseconds.
-   * @default 300000
-   */
-  readonly initialMs?: number
-  /**
-   * Longest interval between probes, in milliseconds.
-   * @default 1800000
-   */
-  readonly maxMs?: number
-}
-
-/** Options of the make-before-break handover. */
-export interface HandoverOptions {
-  /**
-   * Ready connections the new replica must report before the old one is stopped.
-   * @default 1
-   */
-  readonly readyConnections?: number
-  /**
-   * Time the new replica has to become ready, in milliseconds.
-   * @default 60000
-   */
-  readonly timeoutMs?: number
-}
-
-/** Options of {@link Tunnel.replace}. */
-export interface ReplaceOptions {
-  /** The new cloudflared executable (path or name on `PATH`). @default the current one */
-  readonly bin?: string
-  /** The new extra arguments (same rules as the `args` option). @default the current ones */
-  readonly args?: readonly string[]
-}
-
-/** How a handover (or its fallback) went. */
-export interface HandoverResult {
-  readonly strategy: RestartStrategy
-  /** True when make-before-break was tried and the supervisor fell back to break-before-make. */
-  readonly fallback: boolean
-  /**
-   * Make-before-break: from the start of the new replica to the exit of the old one, in ms.
-   * Undefined for break-before-make (see the `handover` event once the new one is ready).
-   */
-  readonly handoverMs: number | undefined
-}
-
-/** Options of {@link createTunnel}. Give one of `token`, `tokenFile`, `url` or `configFile`. */
-export interface TunnelOptions {
-  /**
-   * The cloudflared executable: a path or a name looked up on `PATH`.
-   * @default process.env.CLOUDFLARED_BIN ?? 'cloudflared'
-   */
-  readonly bin?: string
-  /** Named tunnel token. Passed only through `TUNNEL_TOKEN`, never on the command line. */
-  readonly token?: string
-  /** File holding the token (`--token-file`, cloudflared 2025.4.0+). */
-  readonly tokenFile?: string
-  /** Quick tunnel: the local URL to expose on `*.trycloudflare.com` (`--url`). */
-  readonly url?: string
-  /** cloudflared config file (`--config`), for config-file tunnels. */
-  readonly configFile?: string
-  /**
-   * Edge protocol. `auto` lets cloudflared choose (and allows the supervisor's http2 fallback).
-   * @default 'auto'
-   */
-  readonly protocol?: TunnelProtocol
-  /**
-   * Extra cloudflared arguments, placed before `run` (tunnel-level flags). `--token`,
-   * `--token-file`, `--metrics`, `--url` and `--config` are refused: use the options.
-   * @default []
-   */
-  readonly args?: readonly string[]
-  /**
-   * Extra environment variables for cloudflared (over `process.env`).
-   * @default {}
-   */
-  readonly env?: Readonly<Record<string, string | undefined>>
-  /**
-   * cloudflared's `--grace-period` and the time `stop()` waits after SIGTERM (max 3 minutes).
-   * @default 30000
-   */
-  readonly gracePeriodMs?: number
-  /**
-   * Extra wait after the grace period before the process group is killed.
-   * @default 5000
-   */
-  readonly killMarginMs?: number
-  /**
-   * Restart when no connection has been ready for this long (after a start, or after losing
-   * all connections).
-   * @default 90000
-   */
-  readonly readyTimeoutMs?: number
-  /**
-   * Interval of the `/ready` polls.
-   * @default 2000
-   */
-  readonly readyPollIntervalMs?: number
-  /**
-   * Time limit of one `/ready` request.
-   * @default 1000
-   */
-  readonly readyProbeTimeoutMs?: number
-  /**
-   * Restart delays (`@scanner/core` backoff: initialDelayMs 1000, factor 2, maxDelayMs 60000,
-   * jitter 'equal', resetAfterMs 120000).
-   * @default {}
-   */
-  readonly backoff?: BackoffOptions
-  /**
-   * Gives up (reason `crash-loop`) after this many starts in a row that exited without ever
-   * becoming ready.
-   * @default 5
-   */
-  readonly maxCrashes?: number
-  /**
-   * After a `crash-loop` give-up without a DNS monitor attached: start again after this long
-   * (doubling, capped), in case the cause was outside cloudflared. `false` stays `failed`.
-   * @default { initialMs: 300000, maxMs: 1800000 }
-   */
-  readonly recoveryProbe?: RecoveryProbeOptions | false
-  /**
-   * How a running named or config-file tunnel is restarted (QUIC timeouts, not ready, public
-   * URL, DNS, `restart()`, `replace()`): `make-before-break` starts a replica and stops the old
-   * cloudflared once the replica is ready; `break-before-make` stops it first. Exits and quick
-   * tunnels are always break-before-make.
-   * @default 'make-before-break'
-   */
-  readonly restartStrategy?: RestartStrategy
-  /**
-   * The make-before-break handover: the replica must report at least `readyConnections` ready
-   * connections (`/ready`) within `timeoutMs`, or it is stopped and the supervisor falls back
-   * to break-before-make.
-   * @default { readyConnections: 1, timeoutMs: 60000 }
-   */
-  readonly handover?: HandoverOptions
-  /**
-   * Gives up (reason `unauthorized`) after this many `Unauthorized` answers in a row.
-   * @default 3
-   */
-  readonly maxAuthFailures?: number
-  /**
-   * QUIC timeout policy; `false` disables QUIC restarts.
-   * @default { threshold: 3, windowMs: 300000 }
-   */
-  readonly quicTimeouts?: QuicTimeoutOptions | false
-  /**
-   * After repeated QUIC restarts, start with `--protocol http2` (only with protocol `auto`).
-   * `true` uses the defaults; `false` disables it.
-   * @default { restarts: 2, windowMs: 1800000 }
-   */
-  readonly protocolFallback?: boolean | ProtocolFallbackOptions
-  /** The local origin's URL (for example its health endpoint), probed every `probeIntervalMs`. */
-  readonly localUrl?: string
-  /** The public URL through the tunnel, probed every `probeIntervalMs`. */
-  readonly publicUrl?: string
-  /**
-   * Interval of the local/public probes.
-   * @default 30000
-   */
-  readonly probeIntervalMs?: number
-  /**
-   * Time limit of one probe request.
-   * @default 5000
-   */
-  readonly probeTimeoutMs?: number
-  /**
-   * Public-URL failures in a row (while the origin answers) that restart the tunnel.
-   * @default 3
-   */
-  readonly publicUrlFailures?: number
-  /** DNS monitor from `@scanner/health` (`createDnsMonitor()`), or any {@link DnsMonitorLike}. */
-  readonly dns?: DnsMonitorLike
-  /**
-   * cloudflared `--loglevel`. Do not go above `info`: the registration lines disappear.
-   * @default 'info'
-   */
-  readonly logLevel?: CloudflaredLogLevel
-  /**
-   * cloudflared `--transport-loglevel`.
-   * @default 'warn'
-   */
-  readonly transportLogLevel?: CloudflaredLogLevel
-  /**
-   * Pid file used to find and stop a cloudflared left over by a supervisor that died (its
-   * identity is verified first). `false` disables it.
-   * @default `<os.tmpdir()>/scanner-<name>-<hash>.pid` (hash of bin, mode, args and a hash of the token)
-   */
-  readonly pidFile?: string | false
-  /**
-   * On Linux, start cloudflared through `setpriv --pdeathsig SIGKILL` when available.
-   * @default true
-   */
-  readonly pdeathsig?: boolean
-  /**
-   * Start a keeper next to each child: a `/bin/sh` in a session of its own that holds a pipe
-   * from this process and SIGKILLs the child's whole process group (helpers and grandchildren
-   * included) as soon as this process dies, however it dies. Not on Windows.
-   * @default true
-   */
-  readonly keeper?: boolean
-  /**
-   * Name used in logs, metrics labels and the health check.
-   * @default 'tunnel'
-   */
-  readonly name?: string
-  /**
-   * Longer output lines are cut to this many bytes (the classifier reads at most 16384
-   * characters of a line anyway).
-   * @default 16384
-   */
-  readonly maxLineLength?: number
-  /**
-   * Output lines kept for error reports.
-   * @default 50
-   */
-  readonly outputLines?: number
-  /**
-   * Logger (pino-compatible). Supervisor events go to `child({ module: 'tunnel' })`,
-   * cloudflared's output to `child({ module: 'cloudflared' })` at the mapped level.
-   * @default noopLogger
-   */
-  readonly logger?: Logger
-  /** prom-client registry for the `scanner_tunnel_*` metrics. */
-  readonly metrics?: Registry
-  /** Stops the tunnel when aborted. */
-  readonly signal?: AbortSignal
-}
-
-/** Defaults of {@link TunnelOptions}, in one place. */
-export const tunnelDefaults = Object.freeze({
-  protocol: 'auto',
-  gracePeriodMs: 30_000,
-  killMarginMs: processSupervisorDefaults.killMarginMs,
-  readyTimeoutMs: 90_000,
-  readyPollIntervalMs: 2_000,
-  readyProbeTimeoutMs: 1_000,
-  maxCrashes: processSupervisorDefaults.maxCrashes,
-  maxAuthFailures: 3,
-  restartStrategy: 'make-before-break',
-  handoverReadyConnections: 1,
-  handoverTimeoutMs: 60_000,
-  recoveryProbeInitialMs: 300_000,
-  recoveryProbeMaxMs: 1_800_000,
-  quicThreshold: 3,
-  quicWindowMs: 5 * 60_000,
-  fallbackRestarts: 2,
-  fallbackWindowMs: 30 * 60_000,
-  probeIntervalMs: 30_000,
-  probeTimeoutMs: 5_000,
-  publicUrlFailures: 3,
-  logLevel: 'info',
-  transportLogLevel: 'warn',
-  name: 'tunnel',
-  maxLineLength: processSupervisorDefaults.maxLineLength,
-  outputLines: processSupervisorDefaults.outputLines,
-})
-
-/** A restart about to happen. */
-export interface TunnelRestartEvent {
-  readonly reason: RestartReason
-  /** Delay before the new start, in milliseconds. */
-  readonly delayMs: number
-  /** Exit code when cloudflared exited on its own. */
-  readonly exitCode: number | null
-  readonly signal: string | null
-  readonly pid: number | undefined
-  /** Protocol of the next start. */
-  readonly protocol: TunnelProtocol
-  /**
-   * Set when the exit had a cause outside cloudflared (DNS, network, edge, rate limit): such
-   * exits never count toward the crash loop; they are retried with capped backoff.
-   */
-  readonly cause: EnvironmentCause | undefined
-  /** How the restart ran. A make-before-break restart is emitted once the old one is gone. */
-  readonly strategy: RestartStrategy
-  /** Make-before-break: start of the new replica to exit of the old one, in ms. */
-  readonly handoverMs: number | undefined
-  /** Make-before-break was tried and fell back to break-before-make. */
-  readonly fallback: boolean
-}
-
-/**
- * A step of a restart handover:
- * - `started`: a replica is starting next to the running cloudflared (make-before-break);
- * - `ready`: the replica is ready; the old one is being stopped;
- * - `completed`: the old one is gone (make-before-break), or the new one is ready after a
- *   break-before-make restart; `handoverMs` is how long it took (break-before-make: from the
- *   restart request to the first ready connection, the time the tunnel was down);
- * - `fallback`: the replica did not become ready in time (or exited); it was stopped and the
- *   restart runs break-before-make.
- */
-export interface TunnelHandoverEvent {
-  readonly phase: 'started' | 'ready' | 'completed' | 'fallback'
-  readonly strategy: RestartStrategy
-  readonly reason: RestartReason
-  /** The cloudflared being replaced. */
-  readonly oldPid: number | undefined
-  /** The new cloudflared (replica). */
-  readonly newPid: number | undefined
-  readonly handoverMs: number | undefined
-  /** Why the fallback happened. */
-  readonly message: string | undefined
-}
-
-/** A classified line of cloudflared output (token removed). */
-export interface TunnelLineEvent {
-  readonly line: string
-  readonly stream: 'stdout' | 'stderr'
-  readonly event: CloudflaredEvent
-}
-
-/** Why the supervisor gave up. */
-export interface TunnelFailure {
-  readonly reason: FailureReason
-  readonly message: string
-  /** When, in milliseconds since the epoch. */
-  readonly at: number
-  readonly lastLines: readonly string[]
-}
-
-/** A recent error line. */
-export interface TunnelErrorLine {
-  readonly time: string
-  readonly kind: CloudflaredEvent['kind']
-  readonly message: string
-}
-
-/** Events of a {@link Tunnel}. */
-export interface TunnelEvents {
-  state: StateChangeEvent
-  /** A cloudflared process was spawned (`start` counts from 1). */
-  spawn: {
-    readonly pid: number
-    readonly start: number
-    readonly args: readonly string[]
-    /** Started as a replica for a make-before-break handover. */
-    readonly replica: boolean
-  }
-  restart: TunnelRestartEvent
-  line: TunnelLineEvent
-  ready: { readonly readyConnections: number }
-  url: { readonly url: string }
-  'quic-timeout': { readonly connIndex: number | undefined; readonly incidents: number }
-  exit: ExitInfo
-  failed: TunnelFailure
-  handover: TunnelHandoverEvent
-}
-
-/** One cloudflared process of the tunnel (two while a handover runs). */
-export interface TunnelReplicaStatus {
-  readonly pid: number
-  /** `active`: serves the tunnel; `starting`: a replica not promoted yet; `retiring`: being stopped. */
-  readonly role: 'active' | 'starting' | 'retiring'
-  readonly startedAt: string
-  readonly readyConnections: number
-  readonly metricsAddress: string | undefined
-}
-
-/** Result of the last local/public probes. */
-export interface TunnelProbeStatus extends UrlProbeResult {
-  /** ISO 8601 time of the probe. */
-  readonly at: string
-}
-
-/** What {@link Tunnel.status} returns (never contains the token). */
-export interface TunnelStatus {
-  readonly name: string
-  readonly state: TunnelState
-  readonly kind: TunnelKind
-  readonly pid: number | undefined
-  /** Start of the current cloudflared process, ISO 8601. */
-  readonly startedAt: string | undefined
-  readonly uptimeMs: number | undefined
-  /** Protocol option of the current (or next) start: `http2` after a fallback. */
-  readonly protocol: TunnelProtocol
-  /** Protocol of the registered connections, from cloudflared's output. */
-  readonly activeProtocol: string | undefined
-  /** The supervisor switched to http2 after repeated QUIC restarts. */
-  readonly protocolFallback: boolean
-  readonly ready: boolean
-  readonly readyConnections: number
-  readonly connectorId: string | undefined
-  /** Quick-tunnel URL (`https://….trycloudflare.com`). */
-  readonly url: string | undefined
-  /** cloudflared's metrics server, `127.0.0.1:port`. */
-  readonly metricsAddress: string | undefined
-  readonly starts: number
-  readonly restarts: {
-    readonly total: number
-    readonly byReason: Readonly<Record<RestartReason, number>>
-  }
-  /** QUIC timeout incidents in the current window. */
-  readonly quicIncidents: number
-  /** `Unauthorized` answers in a row. */
-  readonly authFailures: number
-  /** Restarts are held while the network is down (DNS monitor). */
-  readonly hold: 'network-down' | undefined
-  /** State of the DNS monitor, when one is attached. */
-  readonly dns: DnsMonitorState | undefined
-  readonly probes: {
-    readonly local: TunnelProbeStatus | undefined
-    readonly public: TunnelProbeStatus | undefined
-    /** Public-URL failures in a row counted against the tunnel. */
-    readonly publicFailures: number
-  }
-  /** When the next start is due (state `backoff`), ISO 8601. */
-  readonly nextStartAt: string | undefined
-  /**
-   * Why the supervisor waits (state `backoff`): the environmental cause of the last exit
-   * (`dns-failure`, `network-down`, `edge-unreachable`, `rate-limited`) or the restart reason.
-   */
-  readonly backoffReason: RestartReason | EnvironmentCause | undefined
-  /**
-   * After a `crash-loop` give-up: when the next fresh start is due (no DNS monitor), ISO 8601;
-   * with a DNS monitor attached the supervisor resumes on its `recovered` event instead.
-   */
-  readonly recoveryProbeAt: string | undefined
-  readonly lastExit: ExitInfo | undefined
-  /** Every cloudflared process of the tunnel: one, or two while a handover runs. */
-  readonly replicas: readonly TunnelReplicaStatus[]
-  /** The handover in progress. */
-  readonly handover:
-    | {
-        readonly reason: RestartReason
-        readonly startedAt: string
-        readonly newPid: number | undefined
-      }
-    | undefined
-  /** How the last restart ran, and how long its handover took. */
-  readonly lastHandover: TunnelHandoverEvent | undefined
-  /** Recent error lines (up to 10). */
-  readonly lastErrors: readonly TunnelErrorLine[]
-  readonly failure: TunnelFailure | undefined
-  /** The last output lines (token removed). */
-  readonly lastLines: readonly string[]
-}
-
-/** Options of {@link Tunnel.waitForReady}. */
-export interface WaitForReadyOptions {
-  /**
-   * Rejects with `ERR_TUNNEL_READY_TIMEOUT` after this long.
-   * @default 120000
-   */
-  readonly timeoutMs?: number
-  readonly signal?: AbortSignal
-}
-
-/** A supervised cloudflared; see {@link createTunnel}. */
-export interface Tunnel {
-  readonly state: TunnelState
-  readonly pid: number | undefined
-  /** Quick-tunnel URL, once printed. */
-  readonly url: string | undefined
-  /**
-   * Starts cloudflared; resolves once it is spawned. Rejects (and the state becomes `failed`)
-   * when the binary is missing (`ERR_TUNNEL_BIN_NOT_FOUND`).
-   */
-  start(): Promise<void>
-  /**
-   * Stops: SIGTERM, then SIGKILL of the whole process group after `gracePeriodMs +
-   * killMarginMs`. Idempotent; a second call during the wait kills at once.
-   */
-  stop(): Promise<void>
-  /**
-   * Restarts cloudflared now (reason `manual`): make-before-break for a running named or
-   * config-file tunnel (see `restartStrategy`). False when there is nothing to restart or a
-   * handover is already running.
-   */
-  restart(): boolean
-  /**
-   * Switches to a new cloudflared binary and/or new extra arguments without downtime (reason
-   * `replace`): the same make-before-break handover as a restart, so an upgrade or a config
-   * reload drops no request. Quick tunnels (a new URL each start) restart break-before-make.
-   * When cloudflared is not running, the new values apply at the next start. Rejects with a
-   * `TypeError` naming a bad option, or `ERR_TUNNEL_STOPPED` after `stop()`.
-   */
-  replace(options: ReplaceOptions): Promise<HandoverResult>
-  /** Resolves with the status once a connection is ready; rejects on failure, stop or timeout. */
-  waitForReady(options?: WaitForReadyOptions): Promise<TunnelStatus>
-  status(): TunnelStatus
-  /** Same as `status()`, for `JSON.stringify`. */
-  toJSON(): TunnelStatus
-  on<K extends keyof TunnelEvents>(event: K, listener: (event: TunnelEvents[K]) => void): Disposer
-  onStateChange(listener: (event: StateChangeEvent) => void): Disposer
-  onRestart(listener: (event: TunnelRestartEvent) => void): Disposer
-  onLine(listener: (event: TunnelLineEvent) => void): Disposer
-}
-
-const RESTART_REASONS: readonly RestartReason[] = [
-  'exit',
-  'self-update',
-  'quic-timeouts',
-  'not-ready',
-  'public-url',
-  'dns',
-  'manual',
-  'replace',
-]
-const STATES: readonly TunnelState[] = [
-  'starting',
-  'running',
-  'degraded',
-  'backoff',
-  'stopping',
-  'stopped',
-  'failed',
-]
-const MAX_GRACE_MS = 180_000
-const MAX_ERROR_MESSAGE = 500
-
-function levelMethod(event: CloudflaredEvent): LogMethod {
-  switch (event.level) {
-    case 'trace':
-    case 'debug':
-      return 'debug'
-    case 'info':
-      return 'info'
-    case 'warn':
-      return event.duringShutdown === true ? 'info' : 'warn'
-    default:
-      return event.duringShutdown === true ? 'info' : 'error'
-  }
-}
-
-/** Secrets hidden in a tunnel token (base64 JSON `{a,t,s}`): the token and its secret. */
-function tokenSecrets(token: string): string[] {
-  const secrets = [token.trim()]
-  try {
-    const parsed = JSON.parse(Buffer.from(token.trim(), 'base64').toString('utf8')) as {
-      s?: unknown
-    }
-    if (typeof parsed.s === 'string' && parsed.s.length >= 8) secrets.push(parsed.s)
-  } catch {
-    // Not a token cloudflared would accept either.
-  }
-  return secrets
-}
-
-function hashToken(token: string | undefined): string | undefined {
-  if (token === undefined) return undefined
-  // Only a short, salted digest goes into the pid file name key.
-  let h = 0x811c9dc5
-  for (let i = 0; i < token.length; i++) {
-    h ^= token.charCodeAt(i)
-    h = Math.imul(h, 0x01000193) >>> 0
-  }
-  return h.toString(16)
-}
-
-interface RunState {
-  classifier: LineClassifier
-  registered: Set<number>
-  connections: number
-  everReady: boolean
-  notReadySince: number
-  invalidToken: boolean
-  usage: boolean
-  lastFatal: string | undefined
-  metricsAddress: string
-  probing: boolean
-  environment: EnvironmentCause | undefined
-}
+import { defineTunnelMetrics, RESTART_REASONS, STATES } from './tunnel/metrics.js'
+import {
+  checkDns,
+  checkUrl,
+  MAX_GRACE_MS,
+  notFoundError,
+  tunnelDefaults,
+} from './tunnel/options.js'
+import type { DnsMonitorLike, TunnelKind, TunnelOptions } from './tunnel/options.js'
+import { hashToken, levelMethod, MAX_ERROR_MESSAGE, tokenSecrets } from './tunnel/run-state.js'
+import type { RunState } from './tunnel/run-state.js'
+import type {
+  FailureReason,
+  HandoverResult,
+  ReplaceOptions,
+  RestartReason,
+  RestartStrategy,
+  Tunnel,
+  TunnelErrorLine,
+  TunnelEvents,
+  TunnelFailure,
+  TunnelHandoverEvent,
+  TunnelLineEvent,
+  TunnelProbeStatus,
+  TunnelRestartEvent,
+  TunnelState,
+  TunnelStatus,
+  WaitForReadyOptions,
+} from './tunnel/types.js'
 
 class TunnelSupervisor implements Tunnel {
   readonly #runner: Runner
@@ -999,39 +353,7 @@ class TunnelSupervisor implements Tunnel {
       RestartReason,
       number
     >
-    this.#metrics = defineMetrics(options.metrics, (m) => ({
-      restarts: m.counter({
-        name: 'tunnel_restarts_total',
-        help: 'cloudflared restarts by reason',
-        labelNames: ['tunnel', 'reason'],
-      }),
-      quic: m.counter({
-        name: 'tunnel_quic_timeouts_total',
-        help: 'QUIC timeout incidents (one per timeout per connection)',
-        labelNames: ['tunnel'],
-      }),
-      dns: m.counter({
-        name: 'tunnel_dns_failures_total',
-        help: 'DNS failures seen in cloudflared output (source=cloudflared) or by the DNS monitor (source=monitor)',
-        labelNames: ['tunnel', 'source'],
-      }),
-      ready: m.gauge({
-        name: 'tunnel_ready_connections',
-        help: 'Ready connections of cloudflared (from /ready)',
-        labelNames: ['tunnel'],
-      }),
-      handover: m.histogram({
-        name: 'tunnel_handover_seconds',
-        help: 'Restart handover time by strategy: make-before-break from the start of the new replica to the exit of the old one; break-before-make from the restart to the first ready connection (the time the tunnel was down)',
-        labelNames: ['tunnel', 'strategy'],
-        buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
-      }),
-      state: m.gauge({
-        name: 'tunnel_state',
-        help: '1 for the current state of the tunnel supervisor, 0 for the others',
-        labelNames: ['tunnel', 'state'],
-      }),
-    }))
+    this.#metrics = defineTunnelMetrics(options.metrics)
     this.#setStateMetric()
 
     const extendEnv = true
@@ -1966,34 +1288,6 @@ class TunnelSupervisor implements Tunnel {
   }
 }
 
-function notFoundError(bin: string): TunnelError {
-  return new TunnelError(
-    'ERR_TUNNEL_BIN_NOT_FOUND',
-    `cloudflared not found or not executable: "${bin}". ${INSTALL_HINT}`,
-  )
-}
-
-function checkUrl(option: string, value: unknown): string | undefined {
-  const url = checkString(option, value)
-  if (url === undefined) return undefined
-  try {
-    const parsed = new URL(url)
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme')
-  } catch {
-    throw invalidOption(option, 'an http(s) URL', url)
-  }
-  return url
-}
-
-function checkDns(value: unknown): DnsMonitorLike | undefined {
-  if (value === undefined) return undefined
-  const dns = (typeof value === 'object' && value !== null ? value : {}) as Partial<DnsMonitorLike>
-  if (typeof dns.on !== 'function') {
-    throw invalidOption('dns', 'a DNS monitor (createDnsMonitor() from @scanner/health)', value)
-  }
-  return value as DnsMonitorLike
-}
-
 /**
  * Creates a cloudflared supervisor (not started: call `start()`). It runs cloudflared with
  * execa (no shell, `--no-autoupdate`, the token only in `TUNNEL_TOKEN`, `--metrics` on a
@@ -2025,78 +1319,4 @@ export async function startTunnel(options: TunnelOptions): Promise<Tunnel> {
   const tunnel = createTunnel(options)
   await tunnel.start()
   return tunnel
-}
-
-/** Options of {@link tunnelCheck}. */
-export interface TunnelCheckOptions {
-  /**
-   * Check name (the key in `/health/detailed/`).
-   * @default 'tunnel'
-   */
-  readonly name?: string
-  /**
-   * Whether a failed tunnel makes the whole service unhealthy.
-   * @default false
-   */
-  readonly critical?: boolean
-  /**
-   * Time limit of the check (it only reads state).
-   * @default 100
-   */
-  readonly timeoutMs?: number
-}
-
-/** Maps a tunnel state to a health status. */
-export function tunnelHealth(state: TunnelState): HealthStatus {
-  switch (state) {
-    case 'running':
-      return 'healthy'
-    case 'starting':
-    case 'degraded':
-    case 'backoff':
-    case 'stopping':
-      return 'degraded'
-    default:
-      return 'unhealthy'
-  }
-}
-
-/**
- * A health check (the `@scanner/core` `HealthCheck` shape) reporting the tunnel: `running` is
- * healthy, `starting`/`degraded`/`backoff`/`stopping` degraded, `failed`/`stopped` unhealthy.
- *
- * @example
- * ```ts
- * const health = createHealth({ checks: [tunnelCheck(tunnel)] })
- * ```
- */
-export function tunnelCheck(tunnel: Tunnel, options: TunnelCheckOptions = {}): HealthCheck {
-  const name = checkString('name', options.name) ?? 'tunnel'
-  const critical = checkBoolean('critical', options.critical, false)
-  const timeoutMs = checkNumber('timeoutMs', options.timeoutMs, 100)
-  return {
-    name,
-    critical,
-    timeoutMs,
-    run(): HealthCheckDetails {
-      const s = tunnel.status()
-      const status = tunnelHealth(s.state)
-      return {
-        status,
-        state: s.state,
-        protocol: s.activeProtocol ?? s.protocol,
-        ready_connections: s.readyConnections,
-        restarts: s.restarts.total,
-        pid: s.pid ?? null,
-        url: s.url ?? null,
-        ...(status === 'healthy'
-          ? {}
-          : {
-              error:
-                s.failure?.message ??
-                (s.hold === 'network-down' ? 'network down' : `tunnel ${s.state}`),
-            }),
-      }
-    },
-  }
 }
