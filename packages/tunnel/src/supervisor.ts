@@ -484,7 +484,10 @@ class TunnelSupervisor implements Tunnel {
           }
           const fallback = this.#nextRestartFallback
           this.#nextRestartFallback = false
-          this.#bbmPending = { reason, since: Date.now(), fallback }
+          // Timed from the restart request when there was one (the old one stopping counts).
+          if (this.#bbmPending?.reason !== reason) {
+            this.#bbmPending = { reason, since: Date.now(), fallback }
+          }
           this.#events.emit('restart', {
             strategy: 'break-before-make',
             handoverMs: undefined,
@@ -544,7 +547,10 @@ class TunnelSupervisor implements Tunnel {
       this.#handingPromise = this.#handover(reason)
       return true
     }
-    return this.#runner.restart(reason, immediate)
+    const since = Date.now()
+    const restarting = this.#runner.restart(reason, immediate)
+    if (restarting) this.#bbmPending = { reason, since, fallback: false }
+    return restarting
   }
 
   #emitHandover(event: TunnelHandoverEvent): void {
@@ -722,7 +728,9 @@ class TunnelSupervisor implements Tunnel {
       message,
     })
     this.#nextRestartFallback = true
-    if (!this.#runner.restart(reason, true)) this.#nextRestartFallback = false
+    if (this.#runner.restart(reason, true)) {
+      this.#bbmPending = { reason, since: Date.now(), fallback: true }
+    } else this.#nextRestartFallback = false
     return { strategy: 'break-before-make', fallback: true, handoverMs: undefined }
   }
 
