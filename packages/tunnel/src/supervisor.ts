@@ -5,15 +5,7 @@
  * the options `tunnel/options.ts`, the public types `tunnel/types.ts`, one run's state
  * `tunnel/run-state.ts`, the metrics `tunnel/metrics.ts` and the health check `tunnel/health.ts`.
  */
-import {
-  checkNumber,
-  checkOneOf,
-  createBackoff,
-  Emitter,
-  invalidOption,
-  noopLogger,
-  resolveBackoffOptions,
-} from '@scanner/core'
+import { checkNumber, createBackoff, Emitter, invalidOption } from '@scanner/core'
 import type { Disposer, Logger } from '@scanner/core'
 import { readFileSync } from 'node:fs'
 import { buildCloudflaredArgs, forbiddenArg, FORBIDDEN_ARGS } from './args.js'
@@ -22,15 +14,7 @@ import { createLineClassifier } from './classify.js'
 import type { CloudflaredEvent } from './classify.js'
 import { TunnelError } from './errors.js'
 import { RingBuffer } from './internal/lines.js'
-import {
-  checkBoolean,
-  checkEnv,
-  checkLogger,
-  checkPidFile,
-  checkSignal,
-  checkString,
-  checkStringArray,
-} from './internal/options.js'
+import { checkString, checkStringArray } from './internal/options.js'
 import {
   decideExit,
   environmentOf,
@@ -46,15 +30,9 @@ import type { StateChangeEvent } from './process-supervisor.js'
 import { probeReady, probeUrl } from './readiness.js'
 import type { UrlProbeResult } from './readiness.js'
 import { defineTunnelMetrics, RESTART_REASONS, STATES } from './tunnel/metrics.js'
-import {
-  checkDns,
-  checkUrl,
-  MAX_GRACE_MS,
-  notFoundError,
-  tunnelDefaults,
-} from './tunnel/options.js'
+import { notFoundError, resolveTunnelOptions, tunnelDefaults } from './tunnel/options.js'
 import type { DnsMonitorLike, TunnelKind, TunnelOptions } from './tunnel/options.js'
-import { hashToken, levelMethod, MAX_ERROR_MESSAGE, tokenSecrets } from './tunnel/run-state.js'
+import { levelMethod, MAX_ERROR_MESSAGE, tokenSecrets } from './tunnel/run-state.js'
 import type { RunState } from './tunnel/run-state.js'
 import type {
   FailureReason,
@@ -144,198 +122,39 @@ class TunnelSupervisor implements Tunnel {
   #stopRequested = false
 
   constructor(options: TunnelOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw invalidOption('options', 'an object', options)
-    }
-    const d = tunnelDefaults
-    const bin = checkString('bin', options.bin) ?? process.env.CLOUDFLARED_BIN ?? 'cloudflared'
-    this.#bin = bin
-    const token = checkString('token', options.token, true)
-    const tokenFile = checkString('tokenFile', options.tokenFile)
-    const url = checkString('url', options.url)
-    const configFile = checkString('configFile', options.configFile)
-    if (token !== undefined && tokenFile !== undefined) {
-      throw invalidOption('tokenFile', 'not both token and tokenFile', tokenFile)
-    }
-    if (url !== undefined && (token !== undefined || tokenFile !== undefined)) {
-      throw invalidOption('url', 'no url for a named tunnel (token/tokenFile given)', url)
-    }
-    if (url !== undefined) {
-      try {
-        new URL(url)
-      } catch {
-        throw invalidOption('url', 'an absolute URL such as http://127.0.0.1:8080', url)
-      }
-    }
-    if (
-      token === undefined &&
-      tokenFile === undefined &&
-      url === undefined &&
-      configFile === undefined
-    ) {
-      throw invalidOption(
-        'token',
-        'one of token, tokenFile, url (quick tunnel) or configFile',
-        undefined,
-      )
-    }
-    this.#kind =
-      url !== undefined
-        ? 'quick'
-        : token !== undefined || tokenFile !== undefined
-          ? 'named'
-          : 'config'
-    this.#protocol = checkOneOf('protocol', options.protocol, ['auto', 'quic', 'http2'], d.protocol)
-    const args = checkStringArray('args', options.args)
-    const bad = forbiddenArg(args)
-    if (bad !== undefined) {
-      throw invalidOption('args', `no ${bad} (${FORBIDDEN_ARGS[bad] ?? 'not allowed'})`, bad)
-    }
-    this.#args = args
-    const env = checkEnv('env', options.env)
+    const o = resolveTunnelOptions(options)
+    const { token, tokenFile, url, configFile, env, gracePeriodMs, killMarginMs } = o
+    const { logLevel, transportLogLevel, maxCrashes, pdeathsig, keeper, pidFile } = o
+    this.#bin = o.bin
+    this.#args = o.args
     this.#spawnEnv = env
-    this.#strategy = checkOneOf(
-      'restartStrategy',
-      options.restartStrategy,
-      ['make-before-break', 'break-before-make'],
-      d.restartStrategy,
-    )
-    const ho = options.handover ?? {}
-    if (typeof ho !== 'object' || ho === null) {
-      throw invalidOption('handover', 'an object', ho)
+    this.#kind = o.kind
+    this.#protocol = o.protocol
+    this.#strategy = o.restartStrategy
+    this.#handoverReady = o.handover.readyConnections
+    this.#handoverTimeoutMs = o.handover.timeoutMs
+    this.#readyTimeoutMs = o.readyTimeoutMs
+    this.#readyPollIntervalMs = o.readyPollIntervalMs
+    this.#readyProbeTimeoutMs = o.readyProbeTimeoutMs
+    this.#maxAuthFailures = o.maxAuthFailures
+    this.#recoveryProbe = o.recoveryProbe
+    if (o.quicTimeouts !== undefined) {
+      this.#quicThreshold = o.quicTimeouts.threshold
+      this.#quic = new IncidentWindow(o.quicTimeouts.threshold, o.quicTimeouts.windowMs)
     }
-    this.#handoverReady = checkNumber(
-      'handover.readyConnections',
-      ho.readyConnections,
-      d.handoverReadyConnections,
-      { min: 1, integer: true },
-    )
-    this.#handoverTimeoutMs = checkNumber('handover.timeoutMs', ho.timeoutMs, d.handoverTimeoutMs, {
-      min: 1,
-    })
-    const gracePeriodMs = checkNumber('gracePeriodMs', options.gracePeriodMs, d.gracePeriodMs, {
-      max: MAX_GRACE_MS,
-    })
-    const killMarginMs = checkNumber('killMarginMs', options.killMarginMs, d.killMarginMs)
-    this.#readyTimeoutMs = checkNumber('readyTimeoutMs', options.readyTimeoutMs, d.readyTimeoutMs, {
-      min: 1,
-    })
-    this.#readyPollIntervalMs = checkNumber(
-      'readyPollIntervalMs',
-      options.readyPollIntervalMs,
-      d.readyPollIntervalMs,
-      { min: 10 },
-    )
-    this.#readyProbeTimeoutMs = checkNumber(
-      'readyProbeTimeoutMs',
-      options.readyProbeTimeoutMs,
-      d.readyProbeTimeoutMs,
-      { min: 1 },
-    )
-    const backoffOptions = resolveBackoffOptions(options.backoff ?? {}, 'backoff.')
-    const maxCrashes = checkNumber('maxCrashes', options.maxCrashes, d.maxCrashes, {
-      min: 1,
-      integer: true,
-    })
-    this.#maxAuthFailures = checkNumber(
-      'maxAuthFailures',
-      options.maxAuthFailures,
-      d.maxAuthFailures,
-      { min: 1, integer: true },
-    )
-    const rp = options.recoveryProbe ?? {}
-    if (rp === false) this.#recoveryProbe = undefined
-    else {
-      if (typeof rp !== 'object' || rp === null) {
-        throw invalidOption('recoveryProbe', 'an object or false', rp)
-      }
-      const initialMs = checkNumber(
-        'recoveryProbe.initialMs',
-        rp.initialMs,
-        d.recoveryProbeInitialMs,
-        { min: 1 },
-      )
-      const maxMs = checkNumber('recoveryProbe.maxMs', rp.maxMs, d.recoveryProbeMaxMs, {
-        min: initialMs,
-      })
-      this.#recoveryProbe = { initialMs, maxMs }
-    }
-    if (options.quicTimeouts === false) this.#quic = undefined
-    else {
-      const q = options.quicTimeouts ?? {}
-      if (typeof q !== 'object' || q === null) {
-        throw invalidOption('quicTimeouts', 'an object or false', q)
-      }
-      this.#quicThreshold = checkNumber('quicTimeouts.threshold', q.threshold, d.quicThreshold, {
-        min: 1,
-        integer: true,
-      })
-      this.#quic = new IncidentWindow(
-        this.#quicThreshold,
-        checkNumber('quicTimeouts.windowMs', q.windowMs, d.quicWindowMs, { min: 1 }),
-      )
-    }
-    const pf = options.protocolFallback ?? true
-    if (pf === false) this.#fallback = undefined
-    else {
-      if (pf !== true && (typeof pf !== 'object' || pf === null)) {
-        throw invalidOption('protocolFallback', 'a boolean or an object', pf)
-      }
-      const o = pf === true ? {} : pf
-      this.#fallback = new FallbackPolicy(
-        checkNumber('protocolFallback.restarts', o.restarts, d.fallbackRestarts, {
-          min: 1,
-          integer: true,
-        }),
-        checkNumber('protocolFallback.windowMs', o.windowMs, d.fallbackWindowMs, { min: 1 }),
-      )
-    }
-    this.#localUrl = checkUrl('localUrl', options.localUrl)
-    this.#publicUrl = checkUrl('publicUrl', options.publicUrl)
-    this.#probeIntervalMs = checkNumber(
-      'probeIntervalMs',
-      options.probeIntervalMs,
-      d.probeIntervalMs,
-      {
-        min: 10,
-      },
-    )
-    this.#probeTimeoutMs = checkNumber('probeTimeoutMs', options.probeTimeoutMs, d.probeTimeoutMs, {
-      min: 1,
-    })
-    this.#publicPolicy = new PublicProbePolicy(
-      checkNumber('publicUrlFailures', options.publicUrlFailures, d.publicUrlFailures, {
-        min: 1,
-        integer: true,
-      }),
-    )
-    this.#dns = checkDns(options.dns)
-    const levels = ['debug', 'info', 'warn', 'error', 'fatal'] as const
-    const logLevel = checkOneOf('logLevel', options.logLevel, levels, d.logLevel)
-    const transportLogLevel = checkOneOf(
-      'transportLogLevel',
-      options.transportLogLevel,
-      levels,
-      d.transportLogLevel,
-    )
-    const pdeathsig = checkBoolean('pdeathsig', options.pdeathsig, true)
-    const keeper = checkBoolean('keeper', options.keeper, true)
-    this.#name = checkString('name', options.name) ?? d.name
-    const maxLineLength = checkNumber('maxLineLength', options.maxLineLength, d.maxLineLength, {
-      min: 80,
-      integer: true,
-    })
-    const outputLines = checkNumber('outputLines', options.outputLines, d.outputLines, {
-      integer: true,
-      max: 10_000,
-    })
-    const logger = checkLogger(options.logger) ?? noopLogger
-    const signal = checkSignal(options.signal)
-    const pidFile = checkPidFile(
-      options.pidFile,
-      [bin, this.#kind, url, configFile, tokenFile, args, hashToken(token), this.#name],
-      `cloudflared-${this.#name}`,
-    )
+    this.#fallback =
+      o.protocolFallback === undefined
+        ? undefined
+        : new FallbackPolicy(o.protocolFallback.restarts, o.protocolFallback.windowMs)
+    this.#localUrl = o.localUrl
+    this.#publicUrl = o.publicUrl
+    this.#probeIntervalMs = o.probeIntervalMs
+    this.#probeTimeoutMs = o.probeTimeoutMs
+    this.#publicPolicy = new PublicProbePolicy(o.publicUrlFailures)
+    this.#dns = o.dns
+    this.#name = o.name
+    const logger = o.logger
+    const signal = o.signal
 
     this.#secrets = token === undefined ? [] : tokenSecrets(token)
     if (env.TUNNEL_TOKEN !== undefined) this.#secrets.push(...tokenSecrets(env.TUNNEL_TOKEN))
@@ -353,7 +172,7 @@ class TunnelSupervisor implements Tunnel {
       RestartReason,
       number
     >
-    this.#metrics = defineTunnelMetrics(options.metrics)
+    this.#metrics = defineTunnelMetrics(o.metrics)
     this.#setStateMetric()
 
     const extendEnv = true
@@ -363,13 +182,13 @@ class TunnelSupervisor implements Tunnel {
         gracePeriodMs,
         killMarginMs,
         killSignal: 'SIGTERM',
-        backoff: createBackoff({ ...options.backoff, ...backoffOptions }),
+        backoff: createBackoff(o.backoff),
         maxCrashes,
         pidFile,
         pdeathsig,
         keeper,
-        maxLineLength,
-        outputLines,
+        maxLineLength: o.maxLineLength,
+        outputLines: o.outputLines,
         secrets: this.#secrets,
         log: this.#log,
         notFound: (command) => notFoundError(command),

@@ -314,7 +314,7 @@ describe('handover edge cases', () => {
     expect(result.handoverMs).toBeGreaterThan(0)
     expect(tunnel.pid).not.toBe(oldPid)
     expect(versions).toEqual(['2026.8.2', '2026.9.0'])
-    expect(traffic.failed).toBe(0)
+    expect(traffic.statuses).toEqual({ '200': traffic.sent })
     expect(tunnel.status().restarts.byReason.replace).toBe(1)
     await expect(tunnel.replace({ args: ['--token', 'x'] })).rejects.toThrow(/--token/)
     await expect(tunnel.replace({ bin: join(dir, 'missing') })).rejects.toMatchObject({

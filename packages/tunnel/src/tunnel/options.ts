@@ -2,12 +2,27 @@
  * The options of `createTunnel()`: their types, their defaults in one place, and the checks
  * that name a bad option.
  */
-import { invalidOption } from '@scanner/core'
+import {
+  checkNumber,
+  checkOneOf,
+  invalidOption,
+  noopLogger,
+  resolveBackoffOptions,
+} from '@scanner/core'
 import type { BackoffOptions, Logger } from '@scanner/core'
 import type { Registry } from 'prom-client'
+import { forbiddenArg, FORBIDDEN_ARGS } from '../args.js'
 import type { CloudflaredLogLevel, TunnelProtocol } from '../args.js'
 import { INSTALL_HINT, TunnelError } from '../errors.js'
-import { checkString } from '../internal/options.js'
+import {
+  checkBoolean,
+  checkEnv,
+  checkLogger,
+  checkPidFile,
+  checkSignal,
+  checkString,
+  checkStringArray,
+} from '../internal/options.js'
 import { processSupervisorDefaults } from '../process-supervisor.js'
 import type { RestartStrategy } from './types.js'
 
@@ -330,4 +345,300 @@ export function checkDns(value: unknown): DnsMonitorLike | undefined {
     throw invalidOption('dns', 'a DNS monitor (createDnsMonitor() from @scanner/health)', value)
   }
   return value as DnsMonitorLike
+}
+
+/** The options of {@link TunnelOptions}, checked, defaulted and frozen (see `resolveTunnelOptions`). */
+export interface ResolvedTunnelOptions {
+  readonly bin: string
+  readonly token: string | undefined
+  readonly tokenFile: string | undefined
+  readonly url: string | undefined
+  readonly configFile: string | undefined
+  readonly kind: TunnelKind
+  readonly protocol: TunnelProtocol
+  readonly args: readonly string[]
+  readonly env: Readonly<Record<string, string | undefined>>
+  readonly restartStrategy: RestartStrategy
+  readonly handover: { readonly readyConnections: number; readonly timeoutMs: number }
+  readonly gracePeriodMs: number
+  readonly killMarginMs: number
+  readonly readyTimeoutMs: number
+  readonly readyPollIntervalMs: number
+  readonly readyProbeTimeoutMs: number
+  readonly backoff: BackoffOptions
+  readonly maxCrashes: number
+  readonly maxAuthFailures: number
+  readonly recoveryProbe: { readonly initialMs: number; readonly maxMs: number } | undefined
+  readonly quicTimeouts: { readonly threshold: number; readonly windowMs: number } | undefined
+  readonly protocolFallback: { readonly restarts: number; readonly windowMs: number } | undefined
+  readonly localUrl: string | undefined
+  readonly publicUrl: string | undefined
+  readonly probeIntervalMs: number
+  readonly probeTimeoutMs: number
+  readonly publicUrlFailures: number
+  readonly dns: DnsMonitorLike | undefined
+  readonly logLevel: CloudflaredLogLevel
+  readonly transportLogLevel: CloudflaredLogLevel
+  readonly pdeathsig: boolean
+  readonly keeper: boolean
+  readonly name: string
+  readonly maxLineLength: number
+  readonly outputLines: number
+  readonly logger: Logger
+  readonly signal: AbortSignal | undefined
+  readonly pidFile: string | undefined
+  readonly metrics: Registry | undefined
+}
+
+/** A short digest of the token for the pid file name key (never the token itself). */
+function hashToken(token: string | undefined): string | undefined {
+  if (token === undefined) return undefined
+  let h = 0x811c9dc5
+  for (let i = 0; i < token.length; i++) {
+    h ^= token.charCodeAt(i)
+    h = Math.imul(h, 0x01000193) >>> 0
+  }
+  return h.toString(16)
+}
+
+/**
+ * Checks every option of `createTunnel()` once and returns them with their defaults, frozen.
+ * Throws a `TypeError` naming the first bad option.
+ */
+export function resolveTunnelOptions(options: TunnelOptions): ResolvedTunnelOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw invalidOption('options', 'an object', options)
+  }
+  const d = tunnelDefaults
+  const bin = checkString('bin', options.bin) ?? process.env.CLOUDFLARED_BIN ?? 'cloudflared'
+  const token = checkString('token', options.token, true)
+  const tokenFile = checkString('tokenFile', options.tokenFile)
+  const url = checkString('url', options.url)
+  const configFile = checkString('configFile', options.configFile)
+  if (token !== undefined && tokenFile !== undefined) {
+    throw invalidOption('tokenFile', 'not both token and tokenFile', tokenFile)
+  }
+  if (url !== undefined && (token !== undefined || tokenFile !== undefined)) {
+    throw invalidOption('url', 'no url for a named tunnel (token/tokenFile given)', url)
+  }
+  if (url !== undefined) {
+    try {
+      new URL(url)
+    } catch {
+      throw invalidOption('url', 'an absolute URL such as http://127.0.0.1:8080', url)
+    }
+  }
+  if (
+    token === undefined &&
+    tokenFile === undefined &&
+    url === undefined &&
+    configFile === undefined
+  ) {
+    throw invalidOption(
+      'token',
+      'one of token, tokenFile, url (quick tunnel) or configFile',
+      undefined,
+    )
+  }
+  const kind: TunnelKind =
+    url !== undefined
+      ? 'quick'
+      : token !== undefined || tokenFile !== undefined
+        ? 'named'
+        : 'config'
+  const protocol = checkOneOf('protocol', options.protocol, ['auto', 'quic', 'http2'], d.protocol)
+  const args = checkStringArray('args', options.args)
+  const bad = forbiddenArg(args)
+  if (bad !== undefined) {
+    throw invalidOption('args', `no ${bad} (${FORBIDDEN_ARGS[bad] ?? 'not allowed'})`, bad)
+  }
+  const env = checkEnv('env', options.env)
+  const restartStrategy = checkOneOf(
+    'restartStrategy',
+    options.restartStrategy,
+    ['make-before-break', 'break-before-make'],
+    d.restartStrategy,
+  )
+  const ho = options.handover ?? {}
+  if (typeof ho !== 'object' || ho === null) {
+    throw invalidOption('handover', 'an object', ho)
+  }
+  const handoverReady = checkNumber(
+    'handover.readyConnections',
+    ho.readyConnections,
+    d.handoverReadyConnections,
+    { min: 1, integer: true },
+  )
+  const handoverTimeoutMs = checkNumber('handover.timeoutMs', ho.timeoutMs, d.handoverTimeoutMs, {
+    min: 1,
+  })
+  const gracePeriodMs = checkNumber('gracePeriodMs', options.gracePeriodMs, d.gracePeriodMs, {
+    max: MAX_GRACE_MS,
+  })
+  const killMarginMs = checkNumber('killMarginMs', options.killMarginMs, d.killMarginMs)
+  const readyTimeoutMs = checkNumber('readyTimeoutMs', options.readyTimeoutMs, d.readyTimeoutMs, {
+    min: 1,
+  })
+  const readyPollIntervalMs = checkNumber(
+    'readyPollIntervalMs',
+    options.readyPollIntervalMs,
+    d.readyPollIntervalMs,
+    { min: 10 },
+  )
+  const readyProbeTimeoutMs = checkNumber(
+    'readyProbeTimeoutMs',
+    options.readyProbeTimeoutMs,
+    d.readyProbeTimeoutMs,
+    { min: 1 },
+  )
+  const backoffOptions = resolveBackoffOptions(options.backoff ?? {}, 'backoff.')
+  const maxCrashes = checkNumber('maxCrashes', options.maxCrashes, d.maxCrashes, {
+    min: 1,
+    integer: true,
+  })
+  const maxAuthFailures = checkNumber(
+    'maxAuthFailures',
+    options.maxAuthFailures,
+    d.maxAuthFailures,
+    { min: 1, integer: true },
+  )
+  let recoveryProbe: ResolvedTunnelOptions['recoveryProbe']
+  const rp = options.recoveryProbe ?? {}
+  if (rp === false) recoveryProbe = undefined
+  else {
+    if (typeof rp !== 'object' || rp === null) {
+      throw invalidOption('recoveryProbe', 'an object or false', rp)
+    }
+    const initialMs = checkNumber(
+      'recoveryProbe.initialMs',
+      rp.initialMs,
+      d.recoveryProbeInitialMs,
+      { min: 1 },
+    )
+    const maxMs = checkNumber('recoveryProbe.maxMs', rp.maxMs, d.recoveryProbeMaxMs, {
+      min: initialMs,
+    })
+    recoveryProbe = { initialMs, maxMs }
+  }
+  let quicTimeouts: ResolvedTunnelOptions['quicTimeouts']
+  if (options.quicTimeouts === false) quicTimeouts = undefined
+  else {
+    const q = options.quicTimeouts ?? {}
+    if (typeof q !== 'object' || q === null) {
+      throw invalidOption('quicTimeouts', 'an object or false', q)
+    }
+    quicTimeouts = {
+      threshold: checkNumber('quicTimeouts.threshold', q.threshold, d.quicThreshold, {
+        min: 1,
+        integer: true,
+      }),
+      windowMs: checkNumber('quicTimeouts.windowMs', q.windowMs, d.quicWindowMs, { min: 1 }),
+    }
+  }
+  const pf = options.protocolFallback ?? true
+  let protocolFallback: ResolvedTunnelOptions['protocolFallback']
+  if (pf === false) protocolFallback = undefined
+  else {
+    if (pf !== true && (typeof pf !== 'object' || pf === null)) {
+      throw invalidOption('protocolFallback', 'a boolean or an object', pf)
+    }
+    const o = pf === true ? {} : pf
+    protocolFallback = {
+      restarts: checkNumber('protocolFallback.restarts', o.restarts, d.fallbackRestarts, {
+        min: 1,
+        integer: true,
+      }),
+      windowMs: checkNumber('protocolFallback.windowMs', o.windowMs, d.fallbackWindowMs, {
+        min: 1,
+      }),
+    }
+  }
+  const localUrl = checkUrl('localUrl', options.localUrl)
+  const publicUrl = checkUrl('publicUrl', options.publicUrl)
+  const probeIntervalMs = checkNumber(
+    'probeIntervalMs',
+    options.probeIntervalMs,
+    d.probeIntervalMs,
+    {
+      min: 10,
+    },
+  )
+  const probeTimeoutMs = checkNumber('probeTimeoutMs', options.probeTimeoutMs, d.probeTimeoutMs, {
+    min: 1,
+  })
+  const publicUrlFailures = checkNumber(
+    'publicUrlFailures',
+    options.publicUrlFailures,
+    d.publicUrlFailures,
+    { min: 1, integer: true },
+  )
+  const dns = checkDns(options.dns)
+  const levels = ['debug', 'info', 'warn', 'error', 'fatal'] as const
+  const logLevel = checkOneOf('logLevel', options.logLevel, levels, d.logLevel)
+  const transportLogLevel = checkOneOf(
+    'transportLogLevel',
+    options.transportLogLevel,
+    levels,
+    d.transportLogLevel,
+  )
+  const pdeathsig = checkBoolean('pdeathsig', options.pdeathsig, true)
+  const keeper = checkBoolean('keeper', options.keeper, true)
+  const name = checkString('name', options.name) ?? d.name
+  const maxLineLength = checkNumber('maxLineLength', options.maxLineLength, d.maxLineLength, {
+    min: 80,
+    integer: true,
+  })
+  const outputLines = checkNumber('outputLines', options.outputLines, d.outputLines, {
+    integer: true,
+    max: 10_000,
+  })
+  const logger = checkLogger(options.logger) ?? noopLogger
+  const signal = checkSignal(options.signal)
+  const pidFile = checkPidFile(
+    options.pidFile,
+    [bin, kind, url, configFile, tokenFile, args, hashToken(token), name],
+    `cloudflared-${name}`,
+  )
+
+  return Object.freeze({
+    bin,
+    token,
+    tokenFile,
+    url,
+    configFile,
+    kind,
+    protocol,
+    args,
+    env,
+    restartStrategy,
+    handover: Object.freeze({ readyConnections: handoverReady, timeoutMs: handoverTimeoutMs }),
+    gracePeriodMs,
+    killMarginMs,
+    readyTimeoutMs,
+    readyPollIntervalMs,
+    readyProbeTimeoutMs,
+    backoff: Object.freeze({ ...options.backoff, ...backoffOptions }),
+    maxCrashes,
+    maxAuthFailures,
+    recoveryProbe,
+    quicTimeouts,
+    protocolFallback,
+    localUrl,
+    publicUrl,
+    probeIntervalMs,
+    probeTimeoutMs,
+    publicUrlFailures,
+    dns,
+    logLevel,
+    transportLogLevel,
+    pdeathsig,
+    keeper,
+    name,
+    maxLineLength,
+    outputLines,
+    logger,
+    signal,
+    pidFile,
+    metrics: options.metrics,
+  })
 }

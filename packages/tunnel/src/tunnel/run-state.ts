@@ -38,17 +38,6 @@ export function tokenSecrets(token: string): string[] {
   return secrets
 }
 
-export function hashToken(token: string | undefined): string | undefined {
-  if (token === undefined) return undefined
-  // Only a short, salted digest goes into the pid file name key.
-  let h = 0x811c9dc5
-  for (let i = 0; i < token.length; i++) {
-    h ^= token.charCodeAt(i)
-    h = Math.imul(h, 0x01000193) >>> 0
-  }
-  return h.toString(16)
-}
-
 export interface RunState {
   classifier: LineClassifier
   registered: Set<number>
