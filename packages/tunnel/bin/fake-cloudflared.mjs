@@ -615,7 +615,7 @@ let tunnelServer
 let tunnelTarget
 let inflight = 0
 let lastRequestAt = 0
-/** After unregistering, the edge may still be sending what it routed before it noticed. */
+/** After unregistering, requests the edge routed just before may still be arriving. */
 const UNREGISTER_QUIET_MS = 500
 const originAgent = new Agent({ keepAlive: true, maxSockets: 64 })
 const edgeLinks = new Map() // connIndex -> ClientRequest
@@ -663,7 +663,8 @@ function startTunnelServer(onListening) {
     })
     req.pipe(upstream)
   })
-  tunnelServer.keepAliveTimeout = 1000
+  // The edge keeps its connections; shutdown closes the idle ones.
+  tunnelServer.keepAliveTimeout = 65_000
   tunnelServer.listen(0, '127.0.0.1', () => {
     tunnelTarget = `http://127.0.0.1:${tunnelServer.address().port}`
     onListening()
@@ -954,25 +955,19 @@ function onSignal(signal) {
     exit(0)
   }
   if (EDGE !== undefined) {
-    // Unregister at once (the edge sends nothing new once it noticed), then let in-flight
-    // requests finish within the grace period, until no request came for a moment.
-    for (const [connIndex, conn] of had) {
-      edgeDisconnect(connIndex)
-      connections.delete(connIndex)
-      log('info', 'Unregistered tunnel connection', { connIndex, event: 0, ip: conn.ip })
-    }
+    // Unregister first (once the edge answered, it routes nothing new here), then let
+    // in-flight requests finish within the grace period, until no request came for a moment.
     const deadline = Date.now() + graceMs
     const started = Date.now()
-    const wait = setInterval(() => {
-      const now = Date.now()
-      const busy =
-        inflight > 0 || now - lastRequestAt < UNREGISTER_QUIET_MS || now - started < drain
-      if (busy && now < deadline) return
-      clearInterval(wait)
-      tunnelServer?.close()
-      tunnelServer?.closeIdleConnections()
-      finish()
-    }, 10)
+    const unregistered = () => {
+      for (const [connIndex, conn] of had) {
+        edgeDisconnect(connIndex)
+        connections.delete(connIndex)
+        log('info', 'Unregistered tunnel connection', { connIndex, event: 0, ip: conn.ip })
+      }
+      drainThenExit(started, deadline, drain, finish)
+    }
+    edgeUnregister(unregistered)
     return
   }
   setTimeout(() => {
@@ -982,6 +977,39 @@ function onSignal(signal) {
     }
     finish()
   }, drain)
+}
+
+/** UnregisterConnection: resolves once the edge routes nothing new here (or after 2 s). */
+function edgeUnregister(done) {
+  let called = false
+  const once = () => {
+    if (called) return
+    called = true
+    clearTimeout(timer)
+    done()
+  }
+  const timer = setTimeout(once, 2000)
+  const url = new URL('/_edge/unregister', EDGE)
+  url.searchParams.set('connector', connectorId)
+  const req = httpRequest(url, { method: 'POST', agent: false }, (res) => {
+    res.resume()
+    res.on('end', once)
+  })
+  req.on('error', once)
+  req.end()
+}
+
+/** Serves what is in flight, then exits once no request came for a moment (or at the deadline). */
+function drainThenExit(started, deadline, drain, finish) {
+  const wait = setInterval(() => {
+    const now = Date.now()
+    const busy = inflight > 0 || now - lastRequestAt < UNREGISTER_QUIET_MS || now - started < drain
+    if (busy && now < deadline) return
+    clearInterval(wait)
+    tunnelServer?.close()
+    tunnelServer?.closeIdleConnections()
+    finish()
+  }, 10)
 }
 process.on('SIGTERM', onSignal)
 process.on('SIGINT', onSignal)

@@ -3,8 +3,10 @@
  * that simulator processes (`FAKE_CLOUDFLARED_EDGE`) register their connections with, and that
  * forwards each request through a registered replica to the origin, the way requests reach a
  * real cloudflared. With no registered connection it answers 530 (`error code: 1033`), like the
- * edge's "Argo Tunnel error" page. A replica that shuts down gracefully unregisters first and
- * finishes its in-flight requests; one that dies drops its connections at once.
+ * edge's "Argo Tunnel error" page. A replica that shuts down gracefully unregisters first
+ * (`POST /_edge/unregister`, answered once nothing new can be routed to it, like cloudflared's
+ * UnregisterConnection) and finishes its in-flight requests; one that dies drops its
+ * connections at once.
  */
 import { Agent, createServer, request as httpRequest } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -165,7 +167,8 @@ export async function createFakeEdge(): Promise<FakeEdge> {
         // connection as the request was sent on it): the edge tries another connection, as it
         // never routes to a connection that is gone.
         const unsent =
-          error.code === 'ECONNREFUSED' || (error.code === 'ECONNRESET' && upstream.reusedSocket)
+          error.code === 'ECONNREFUSED' ||
+          (upstream.reusedSocket && (error.code === 'ECONNRESET' || error.code === 'EPIPE'))
         if (unsent && !res.headersSent) {
           attempt()
           return
@@ -187,6 +190,19 @@ export async function createFakeEdge(): Promise<FakeEdge> {
       register(req, res, url)
       return
     }
+    if (url.pathname === '/_edge/unregister' && req.method === 'POST') {
+      // cloudflared's UnregisterConnection: once answered, nothing new is routed there.
+      const connector = url.searchParams.get('connector') ?? ''
+      for (const r of [...registrations]) {
+        if (r.connector === connector) {
+          registrations.delete(r)
+          r.response.end()
+        }
+      }
+      req.resume()
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('unregistered\n')
+      return
+    }
     stats.requests++
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -195,7 +211,8 @@ export async function createFakeEdge(): Promise<FakeEdge> {
     })
     req.on('error', () => res.destroy())
   })
-  server.keepAliveTimeout = 5000
+  // Long-lived client connections, like the edge: no idle-close race with a busy client.
+  server.keepAliveTimeout = 65_000
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => {

@@ -35,7 +35,11 @@ afterEach(async () => {
   await stopAll()
   await edge.close()
   origin.closeAllConnections()
-  await new Promise<void>((resolve) => origin.close(() => { resolve(); }))
+  await new Promise<void>((resolve) =>
+    origin.close(() => {
+      resolve()
+    }),
+  )
 })
 
 /** Knobs that put the simulator behind the fake edge, serving the origin. */
