@@ -80,6 +80,7 @@ class TunnelSupervisor implements Tunnel {
   #bbmPending: { reason: RestartReason; since: number; fallback: boolean } | undefined
   #nextRestartFallback = false
   #lastHandover: TunnelHandoverEvent | undefined
+  #wakeReplicaWaiter: (() => void) | undefined
   readonly #recoveryProbe: { readonly initialMs: number; readonly maxMs: number } | undefined
   readonly #quic: IncidentWindow | undefined
   readonly #quicThreshold: number = tunnelDefaults.quicThreshold
@@ -521,8 +522,18 @@ class TunnelSupervisor implements Tunnel {
           continue
         }
       }
+      // The next poll, or sooner when the replica prints a registration.
       await new Promise<void>((resolve) => {
-        setTimeout(resolve, this.#readyPollIntervalMs).unref()
+        const timer = setTimeout(() => {
+          this.#wakeReplicaWaiter = undefined
+          resolve()
+        }, this.#readyPollIntervalMs)
+        timer.unref()
+        this.#wakeReplicaWaiter = () => {
+          clearTimeout(timer)
+          this.#wakeReplicaWaiter = undefined
+          resolve()
+        }
       })
     }
   }
@@ -710,6 +721,7 @@ class TunnelSupervisor implements Tunnel {
         run.everReady = true
         this.#runner.markReplicaReady()
       }
+      this.#wakeReplicaWaiter?.()
       return
     }
     this.#metrics?.ready.set({ tunnel: this.#name }, run.connections)
