@@ -62,6 +62,14 @@
  *                      default quic,quic,quic,lose,restore,origin-error,dns-refresh), in order,
  *                      forever (the demo's "a fault every few seconds")
  *
+ *   FAKE_CLOUDFLARED_EDGE               URL of a fake edge (`createFakeEdge()` of
+ *                                       @scanner/tunnel/testing, loopback only): each
+ *                                       connection registers by holding a request to it open,
+ *                                       and the edge routes requests through this process to
+ *                                       the origin; a graceful shutdown unregisters first, then
+ *                                       finishes its in-flight requests within --grace-period
+ *   FAKE_CLOUDFLARED_ORIGIN             origin URL requests are proxied to (default: --url or
+ *                                       the config file's url)
  *   FAKE_CLOUDFLARED_SCENARIO_FILE      when this file exists and is not empty, its first line
  *                                       is the scenario of each new start (read at start; lets
  *                                       a test change the world, e.g. "DNS is back")
@@ -109,7 +117,7 @@
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { existsSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { Agent, createServer, request as httpRequest } from 'node:http'
 
 const env = process.env
 const num = (name, fallback) => {
@@ -598,7 +606,108 @@ const WORDS = [
 ]
 const quickHostname = `${Array.from({ length: 4 }, (_, i) => WORDS[(process.pid + i * 3) % WORDS.length]).join('-')}.trycloudflare.com`
 
+// ---------------------------------------------------------------------------------------------
+// Data path through a fake edge (FAKE_CLOUDFLARED_EDGE): a loopback listener the edge forwards
+// requests to, proxied to the origin; one held request to the edge per registered connection.
+
+const EDGE = env.FAKE_CLOUDFLARED_EDGE || undefined
+let tunnelServer
+let tunnelTarget
+let inflight = 0
+let lastRequestAt = 0
+/** After unregistering, requests the edge routed just before may still be arriving. */
+const UNREGISTER_QUIET_MS = 500
+const originAgent = new Agent({ keepAlive: true, maxSockets: 64 })
+const edgeLinks = new Map() // connIndex -> ClientRequest
+
+function originUrl() {
+  return env.FAKE_CLOUDFLARED_ORIGIN || setting('url') || undefined
+}
+
+function startTunnelServer(onListening) {
+  tunnelServer = createServer((req, res) => {
+    lastRequestAt = Date.now()
+    inflight++
+    stats.requests++
+    let done = false
+    const finish = () => {
+      if (done) return
+      done = true
+      inflight--
+    }
+    res.on('close', finish)
+    const origin = originUrl()
+    if (origin === undefined) {
+      res.writeHead(502, { 'content-type': 'text/plain' })
+      res.end('no origin configured\n')
+      return
+    }
+    const target = new URL(req.url ?? '/', origin)
+    const upstream = httpRequest(
+      target,
+      { method: req.method, headers: { ...req.headers, host: target.host }, agent: originAgent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      },
+    )
+    upstream.on('error', (error) => {
+      stats.requestErrors++
+      log('error', '', {
+        error: `Unable to reach the origin service. The service may be down or it may not be responding to traffic from cloudflared: ${error.message}`,
+        event: 1,
+        originService: origin,
+      })
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' })
+      res.end()
+    })
+    req.pipe(upstream)
+  })
+  // The edge keeps its connections; shutdown closes the idle ones.
+  tunnelServer.keepAliveTimeout = 65_000
+  tunnelServer.listen(0, '127.0.0.1', () => {
+    tunnelTarget = `http://127.0.0.1:${tunnelServer.address().port}`
+    onListening()
+  })
+}
+
+function edgeConnect(connIndex, onRegistered) {
+  const url = new URL('/_edge/connect', EDGE)
+  url.searchParams.set('connector', connectorId)
+  url.searchParams.set('conn', String(connIndex))
+  url.searchParams.set('target', tunnelTarget)
+  const req = httpRequest(url, { method: 'GET', agent: false })
+  edgeLinks.set(connIndex, req)
+  req.on('response', (res) => {
+    res.resume()
+    if (edgeLinks.get(connIndex) !== req || shuttingDown || exiting) {
+      req.destroy()
+      return
+    }
+    onRegistered()
+  })
+  req.on('error', () => {
+    if (edgeLinks.get(connIndex) === req) edgeLinks.delete(connIndex)
+  })
+  req.end()
+}
+
+function edgeDisconnect(connIndex) {
+  const req = edgeLinks.get(connIndex)
+  edgeLinks.delete(connIndex)
+  req?.destroy()
+}
+
 function register(connIndex) {
+  if (shuttingDown || exiting) return
+  if (EDGE !== undefined && tunnelTarget !== undefined) {
+    edgeConnect(connIndex, () => registered(connIndex))
+    return
+  }
+  registered(connIndex)
+}
+
+function registered(connIndex) {
   if (shuttingDown || exiting) return
   const ip = EDGE_IPS[connIndex % EDGE_IPS.length]
   log('info', 'Tunnel connection curve preferences: [X25519MLKEM768 CurveP256]', {
@@ -641,6 +750,7 @@ function quicIncident(connIndex) {
   const ip = conn?.ip ?? EDGE_IPS[connIndex % EDGE_IPS.length]
   const f = { connIndex, event: 0, ip }
   connections.delete(connIndex)
+  edgeDisconnect(connIndex)
   stats.quicClosed++
   log('error', 'failed to accept incoming stream requests', {
     error: 'failed to accept QUIC stream: timeout: no recent network activity',
@@ -670,6 +780,7 @@ function lose(which) {
     const conn = connections.get(connIndex)
     if (!conn) continue
     connections.delete(connIndex)
+    edgeDisconnect(connIndex)
     const level = connections.size === 0 ? 'error' : 'warn'
     log(level, 'Connection terminated', {
       error: 'control stream encountered a failure while serving',
@@ -836,17 +947,69 @@ function onSignal(signal) {
   log('info', `Initiating graceful shutdown due to signal ${name} ...`)
   const had = [...connections.entries()]
   const drain = had.length > 0 ? Math.min(num('DRAIN_MS', 0), graceMs) : 0
-  setTimeout(() => {
-    for (const [connIndex, conn] of had) {
-      log('info', 'Unregistered tunnel connection', { connIndex, event: 0, ip: conn.ip })
-      connections.delete(connIndex)
-    }
+  const finish = () => {
     for (const [connIndex] of had) log('error', 'Connection terminated', { connIndex })
     if (had.length > 0) log('error', 'no more connections active and exiting')
     log('info', 'Tunnel server stopped')
     log('info', 'Metrics server stopped')
     exit(0)
+  }
+  if (EDGE !== undefined) {
+    // Unregister first (once the edge answered, it routes nothing new here), then let
+    // in-flight requests finish within the grace period, until no request came for a moment.
+    const deadline = Date.now() + graceMs
+    const started = Date.now()
+    const unregistered = () => {
+      for (const [connIndex, conn] of had) {
+        edgeDisconnect(connIndex)
+        connections.delete(connIndex)
+        log('info', 'Unregistered tunnel connection', { connIndex, event: 0, ip: conn.ip })
+      }
+      drainThenExit(started, deadline, drain, finish)
+    }
+    edgeUnregister(unregistered)
+    return
+  }
+  setTimeout(() => {
+    for (const [connIndex, conn] of had) {
+      log('info', 'Unregistered tunnel connection', { connIndex, event: 0, ip: conn.ip })
+      connections.delete(connIndex)
+    }
+    finish()
   }, drain)
+}
+
+/** UnregisterConnection: resolves once the edge routes nothing new here (or after 2 s). */
+function edgeUnregister(done) {
+  let called = false
+  const once = () => {
+    if (called) return
+    called = true
+    clearTimeout(timer)
+    done()
+  }
+  const timer = setTimeout(once, 2000)
+  const url = new URL('/_edge/unregister', EDGE)
+  url.searchParams.set('connector', connectorId)
+  const req = httpRequest(url, { method: 'POST', agent: false }, (res) => {
+    res.resume()
+    res.on('end', once)
+  })
+  req.on('error', once)
+  req.end()
+}
+
+/** Serves what is in flight, then exits once no request came for a moment (or at the deadline). */
+function drainThenExit(started, deadline, drain, finish) {
+  const wait = setInterval(() => {
+    const now = Date.now()
+    const busy = inflight > 0 || now - lastRequestAt < UNREGISTER_QUIET_MS || now - started < drain
+    if (busy && now < deadline) return
+    clearInterval(wait)
+    tunnelServer?.close()
+    tunnelServer?.closeIdleConnections()
+    finish()
+  }, 10)
 }
 process.on('SIGTERM', onSignal)
 process.on('SIGINT', onSignal)
@@ -955,6 +1118,11 @@ function main() {
       log('error', text)
     }
   }
+  if (EDGE !== undefined) startTunnelServer(serve)
+  else serve()
+}
+
+function serve() {
   startMetrics(setting('metrics') ?? env.TUNNEL_METRICS, () => {
     switch (scenario) {
       case 'exit':

@@ -7,34 +7,40 @@
  *
  * @module @scanner/tunnel
  */
-export {
-  createTunnel,
-  startTunnel,
-  tunnelCheck,
-  tunnelHealth,
-  tunnelDefaults,
-} from './supervisor.js'
+export { createTunnel, startTunnel } from './supervisor.js'
+export { tunnelCheck, tunnelHealth } from './tunnel/health.js'
+export type { TunnelCheckOptions } from './tunnel/health.js'
+export { tunnelDefaults } from './tunnel/options.js'
+export type {
+  TunnelOptions,
+  TunnelKind,
+  QuicTimeoutOptions,
+  ProtocolFallbackOptions,
+  RecoveryProbeOptions,
+  HandoverOptions,
+  DnsMonitorLike,
+  DnsMonitorState,
+} from './tunnel/options.js'
 export type {
   Tunnel,
-  TunnelOptions,
   TunnelState,
   TunnelStatus,
   TunnelEvents,
   TunnelRestartEvent,
+  TunnelHandoverEvent,
+  TunnelReplicaStatus,
   TunnelLineEvent,
   TunnelFailure,
   TunnelErrorLine,
   TunnelProbeStatus,
-  TunnelKind,
-  TunnelCheckOptions,
   RestartReason,
+  RestartStrategy,
   FailureReason,
-  QuicTimeoutOptions,
-  ProtocolFallbackOptions,
-  DnsMonitorLike,
-  DnsMonitorState,
+  EnvironmentCause,
   WaitForReadyOptions,
-} from './supervisor.js'
+  ReplaceOptions,
+  HandoverResult,
+} from './tunnel/types.js'
 export { createProcessSupervisor, processSupervisorDefaults } from './process-supervisor.js'
 export type {
   ProcessSupervisor,

@@ -1,42 +1,20 @@
 /**
- * The cloudflared supervisor: `createTunnel()`, `startTunnel()` and `tunnelCheck()`.
+ * The cloudflared supervisor, `createTunnel()` and `startTunnel()`: a coordinator of
+ * cloudflared runs. It owns the restart policies (QUIC timeouts, readiness, probes, DNS, give-up
+ * and recovery) and the make-before-break handover; the process engine is `internal/runner.ts`,
+ * the options `tunnel/options.ts`, the public types `tunnel/types.ts`, one run's state
+ * `tunnel/run-state.ts`, the metrics `tunnel/metrics.ts` and the health check `tunnel/health.ts`.
  */
-import {
-  checkNumber,
-  checkOneOf,
-  createBackoff,
-  defineMetrics,
-  Emitter,
-  invalidOption,
-  noopLogger,
-  resolveBackoffOptions,
-} from '@scanner/core'
-import type {
-  BackoffOptions,
-  Disposer,
-  HealthCheck,
-  HealthCheckDetails,
-  HealthStatus,
-  Logger,
-} from '@scanner/core'
+import { checkNumber, createBackoff, Emitter, invalidOption } from '@scanner/core'
+import type { Disposer, Logger } from '@scanner/core'
 import { readFileSync } from 'node:fs'
-import type { Registry } from 'prom-client'
 import { buildCloudflaredArgs, forbiddenArg, FORBIDDEN_ARGS } from './args.js'
-import type { CloudflaredLogLevel, TunnelProtocol } from './args.js'
+import type { TunnelProtocol } from './args.js'
 import { createLineClassifier } from './classify.js'
-import type { CloudflaredEvent, LineClassifier } from './classify.js'
-import { INSTALL_HINT, TunnelError } from './errors.js'
+import type { CloudflaredEvent } from './classify.js'
+import { TunnelError } from './errors.js'
 import { RingBuffer } from './internal/lines.js'
-import {
-  checkBoolean,
-  checkEnv,
-  checkLogger,
-  checkPidFile,
-  checkSignal,
-  checkString,
-  checkStringArray,
-} from './internal/options.js'
-import type { LogMethod } from './internal/options.js'
+import { checkString, checkStringArray } from './internal/options.js'
 import {
   decideExit,
   environmentOf,
@@ -48,538 +26,32 @@ import type { EnvironmentCause } from './internal/policy.js'
 import { findExecutable, freePort } from './internal/proc.js'
 import { Runner } from './internal/runner.js'
 import type { ExitInfo, RunnerPhase } from './internal/runner.js'
-import { processSupervisorDefaults } from './process-supervisor.js'
-import type { StateChangeEvent, SupervisorState } from './process-supervisor.js'
+import type { StateChangeEvent } from './process-supervisor.js'
 import { probeReady, probeUrl } from './readiness.js'
 import type { UrlProbeResult } from './readiness.js'
-
-/** State of a tunnel supervisor; see {@link SupervisorState}. */
-export type TunnelState = SupervisorState
-
-/**
- * Why cloudflared is restarted:
- * - `exit`: it exited on its own (restarted after the backoff);
- * - `self-update`: it exited with code 11 after an auto-update (restarted at once);
- * - `quic-timeouts`: `quicTimeouts.threshold` QUIC timeout incidents within the window;
- * - `not-ready`: no ready connection for longer than `readyTimeoutMs`;
- * - `public-url`: the public URL failed `publicUrlFailures` times in a row while the origin answered;
- * - `dns`: the DNS monitor reported a failure while the tunnel was not ready;
- * - `manual`: `restart()` was called.
- */
-export type RestartReason =
-  'exit' | 'self-update' | 'quic-timeouts' | 'not-ready' | 'public-url' | 'dns' | 'manual'
-
-/**
- * Why the supervisor gave up (state `failed`):
- * - `binary-not-found`: cloudflared is missing or not executable;
- * - `spawn-error`: it could not be started for another reason;
- * - `crash-loop`: `maxCrashes` starts in a row exited without becoming ready;
- * - `invalid-token`: the token is malformed (`Provided Tunnel token is not valid.`, exit 255);
- * - `usage-error`: a command-line usage error (exit 255, or exit 0 before any connection);
- * - `unauthorized`: the edge answered `Unauthorized` `maxAuthFailures` times in a row.
- */
-export type FailureReason =
-  | 'binary-not-found'
-  | 'spawn-error'
-  | 'crash-loop'
-  | 'invalid-token'
-  | 'usage-error'
-  | 'unauthorized'
-
-export type { EnvironmentCause }
-
-/** The kind of tunnel, from the options. */
-export type TunnelKind = 'named' | 'quick' | 'config'
-
-/** State of a DNS monitor (`@scanner/health`'s `DnsMonitor`). */
-export type DnsMonitorState = 'unknown' | 'ok' | 'dns-failure' | 'network-down'
-
-/**
- * The part of `@scanner/health`'s DNS monitor the tunnel uses (structural, so any object with
- * this shape works). The monitor runs its own recovery actions once per episode.
- */
-export interface DnsMonitorLike {
-  readonly state: DnsMonitorState
-  on(
-    event: 'failure' | 'network-down' | 'recovered',
-    listener: (report: unknown) => void,
-  ): () => void
-}
-
-/** Options of the QUIC timeout policy. */
-export interface QuicTimeoutOptions {
-  /**
-   * Incidents within `windowMs` that trigger one restart.
-   * @default 3
-   */
-  readonly threshold?: number
-  /**
-   * Sliding window, in milliseconds.
-   * @default 300000
-   */
-  readonly windowMs?: number
-}
-
-/** Options of the switch to `--protocol http2` after repeated QUIC restarts. */
-export interface ProtocolFallbackOptions {
-  /**
-   * QUIC restarts within `windowMs` after which the next start uses `--protocol http2`.
-   * @default 2
-   */
-  readonly restarts?: number
-  /**
-   * Window, in milliseconds.
-   * @default 1800000
-   */
-  readonly windowMs?: number
-}
-
-/**
- * Options of the recovery probe: after a `crash-loop` give-up with no DNS monitor attached, one
- * fresh start after `initialMs`, then after twice as long each time, up to `maxMs`. (With a DNS
- * monitor, a give-up resumes when the monitor reports `recovered`.)
- */
-export interface RecoveryProbeOptions {
-  /**
-   * First probe after a give-up, in milliseconds.
-   * @default 300000
-   */
-  readonly initialMs?: number
-  /**
-   * Longest interval between probes, in milliseconds.
-   * @default 1800000
-   */
-  readonly maxMs?: number
-}
-
-/** Options of {@link createTunnel}. Give one of `token`, `tokenFile`, `url` or `configFile`. */
-export interface TunnelOptions {
-  /**
-   * The cloudflared executable: a path or a name looked up on `PATH`.
-   * @default process.env.CLOUDFLARED_BIN ?? 'cloudflared'
-   */
-  readonly bin?: string
-  /** Named tunnel token. Passed only through `TUNNEL_TOKEN`, never on the command line. */
-  readonly token?: string
-  /** File holding the token (`--token-file`, cloudflared 2025.4.0+). */
-  readonly tokenFile?: string
-  /** Quick tunnel: the local URL to expose on `*.trycloudflare.com` (`--url`). */
-  readonly url?: string
-  /** cloudflared config file (`--config`), for config-file tunnels. */
-  readonly configFile?: string
-  /**
-   * Edge protocol. `auto` lets cloudflared choose (and allows the supervisor's http2 fallback).
-   * @default 'auto'
-   */
-  readonly protocol?: TunnelProtocol
-  /**
-   * Extra cloudflared arguments, placed before `run` (tunnel-level flags). `--token`,
-   * `--token-file`, `--metrics`, `--url` and `--config` are refused: use the options.
-   * @default []
-   */
-  readonly args?: readonly string[]
-  /**
-   * Extra environment variables for cloudflared (over `process.env`).
-   * @default {}
-   */
-  readonly env?: Readonly<Record<string, string | undefined>>
-  /**
-   * cloudflared's `--grace-period` and the time `stop()` waits after SIGTERM (max 3 minutes).
-   * @default 30000
-   */
-  readonly gracePeriodMs?: number
-  /**
-   * Extra wait after the grace period before the process group is killed.
-   * @default 5000
-   */
-  readonly killMarginMs?: number
-  /**
-   * Restart when no connection has been ready for this long (after a start, or after losing
-   * all connections).
-   * @default 90000
-   */
-  readonly readyTimeoutMs?: number
-  /**
-   * Interval of the `/ready` polls.
-   * @default 2000
-   */
-  readonly readyPollIntervalMs?: number
-  /**
-   * Time limit of one `/ready` request.
-   * @default 1000
-   */
-  readonly readyProbeTimeoutMs?: number
-  /**
-   * Restart delays (`@scanner/core` backoff: initialDelayMs 1000, factor 2, maxDelayMs 60000,
-   * jitter 'equal', resetAfterMs 120000).
-   * @default {}
-   */
-  readonly backoff?: BackoffOptions
-  /**
-   * Gives up (reason `crash-loop`) after this many starts in a row that exited without ever
-   * becoming ready.
-   * @default 5
-   */
-  readonly maxCrashes?: number
-  /**
-   * After a `crash-loop` give-up without a DNS monitor attached: start again after this long
-   * (doubling, capped), in case the cause was outside cloudflared. `false` stays `failed`.
-   * @default { initialMs: 300000, maxMs: 1800000 }
-   */
-  readonly recoveryProbe?: RecoveryProbeOptions | false
-  /**
-   * Gives up (reason `unauthorized`) after this many `Unauthorized` answers in a row.
-   * @default 3
-   */
-  readonly maxAuthFailures?: number
-  /**
-   * QUIC timeout policy; `false` disables QUIC restarts.
-   * @default { threshold: 3, windowMs: 300000 }
-   */
-  readonly quicTimeouts?: QuicTimeoutOptions | false
-  /**
-   * After repeated QUIC restarts, start with `--protocol http2` (only with protocol `auto`).
-   * `true` uses the defaults; `false` disables it.
-   * @default { restarts: 2, windowMs: 1800000 }
-   */
-  readonly protocolFallback?: boolean | ProtocolFallbackOptions
-  /** The local origin's URL (for example its health endpoint), probed every `probeIntervalMs`. */
-  readonly localUrl?: string
-  /** The public URL through the tunnel, probed every `probeIntervalMs`. */
-  readonly publicUrl?: string
-  /**
-   * Interval of the local/public probes.
-   * @default 30000
-   */
-  readonly probeIntervalMs?: number
-  /**
-   * Time limit of one probe request.
-   * @default 5000
-   */
-  readonly probeTimeoutMs?: number
-  /**
-   * Public-URL failures in a row (while the origin answers) that restart the tunnel.
-   * @default 3
-   */
-  readonly publicUrlFailures?: number
-  /** DNS monitor from `@scanner/health` (`createDnsMonitor()`), or any {@link DnsMonitorLike}. */
-  readonly dns?: DnsMonitorLike
-  /**
-   * cloudflared `--loglevel`. Do not go above `info`: the registration lines disappear.
-   * @default 'info'
-   */
-  readonly logLevel?: CloudflaredLogLevel
-  /**
-   * cloudflared `--transport-loglevel`.
-   * @default 'warn'
-   */
-  readonly transportLogLevel?: CloudflaredLogLevel
-  /**
-   * Pid file used to find and stop a cloudflared left over by a supervisor that died (its
-   * identity is verified first). `false` disables it.
-   * @default `<os.tmpdir()>/scanner-<name>-<hash>.pid` (hash of bin, mode, args and a hash of the token)
-   */
-  readonly pidFile?: string | false
-  /**
-   * On Linux, start cloudflared through `setpriv --pdeathsig SIGKILL` when available.
-   * @default true
-   */
-  readonly pdeathsig?: boolean
-  /**
-   * Start a keeper next to each child: a `/bin/sh` in a session of its own that holds a pipe
-   * from this process and SIGKILLs the child's whole process group (helpers and grandchildren
-   * included) as soon as this process dies, however it dies. Not on Windows.
-   * @default true
-   */
-  readonly keeper?: boolean
-  /**
-   * Name used in logs, metrics labels and the health check.
-   * @default 'tunnel'
-   */
-  readonly name?: string
-  /**
-   * Longer output lines are cut to this many bytes (the classifier reads at most 16384
-   * characters of a line anyway).
-   * @default 16384
-   */
-  readonly maxLineLength?: number
-  /**
-   * Output lines kept for error reports.
-   * @default 50
-   */
-  readonly outputLines?: number
-  /**
-   * Logger (pino-compatible). Supervisor events go to `child({ module: 'tunnel' })`,
-   * cloudflared's output to `child({ module: 'cloudflared' })` at the mapped level.
-   * @default noopLogger
-   */
-  readonly logger?: Logger
-  /** prom-client registry for the `scanner_tunnel_*` metrics. */
-  readonly metrics?: Registry
-  /** Stops the tunnel when aborted. */
-  readonly signal?: AbortSignal
-}
-
-/** Defaults of {@link TunnelOptions}, in one place. */
-export const tunnelDefaults = Object.freeze({
-  protocol: 'auto',
-  gracePeriodMs: 30_000,
-  killMarginMs: processSupervisorDefaults.killMarginMs,
-  readyTimeoutMs: 90_000,
-  readyPollIntervalMs: 2_000,
-  readyProbeTimeoutMs: 1_000,
-  maxCrashes: processSupervisorDefaults.maxCrashes,
-  maxAuthFailures: 3,
-  recoveryProbeInitialMs: 300_000,
-  recoveryProbeMaxMs: 1_800_000,
-  quicThreshold: 3,
-  quicWindowMs: 5 * 60_000,
-  fallbackRestarts: 2,
-  fallbackWindowMs: 30 * 60_000,
-  probeIntervalMs: 30_000,
-  probeTimeoutMs: 5_000,
-  publicUrlFailures: 3,
-  logLevel: 'info',
-  transportLogLevel: 'warn',
-  name: 'tunnel',
-  maxLineLength: processSupervisorDefaults.maxLineLength,
-  outputLines: processSupervisorDefaults.outputLines,
-})
-
-/** A restart about to happen. */
-export interface TunnelRestartEvent {
-  readonly reason: RestartReason
-  /** Delay before the new start, in milliseconds. */
-  readonly delayMs: number
-  /** Exit code when cloudflared exited on its own. */
-  readonly exitCode: number | null
-  readonly signal: string | null
-  readonly pid: number | undefined
-  /** Protocol of the next start. */
-  readonly protocol: TunnelProtocol
-  /**
-   * Set when the exit had a cause outside cloudflared (DNS, network, edge, rate limit): such
-   * exits never count toward the crash loop; they are retried with capped backoff.
-   */
-  readonly cause: EnvironmentCause | undefined
-}
-
-/** A classified line of cloudflared output (token removed). */
-export interface TunnelLineEvent {
-  readonly line: string
-  readonly stream: 'stdout' | 'stderr'
-  readonly event: CloudflaredEvent
-}
-
-/** Why the supervisor gave up. */
-export interface TunnelFailure {
-  readonly reason: FailureReason
-  readonly message: string
-  /** When, in milliseconds since the epoch. */
-  readonly at: number
-  readonly lastLines: readonly string[]
-}
-
-/** A recent error line. */
-export interface TunnelErrorLine {
-  readonly time: string
-  readonly kind: CloudflaredEvent['kind']
-  readonly message: string
-}
-
-/** Events of a {@link Tunnel}. */
-export interface TunnelEvents {
-  state: StateChangeEvent
-  /** A cloudflared process was spawned (`start` counts from 1). */
-  spawn: { readonly pid: number; readonly start: number; readonly args: readonly string[] }
-  restart: TunnelRestartEvent
-  line: TunnelLineEvent
-  ready: { readonly readyConnections: number }
-  url: { readonly url: string }
-  'quic-timeout': { readonly connIndex: number | undefined; readonly incidents: number }
-  exit: ExitInfo
-  failed: TunnelFailure
-}
-
-/** Result of the last local/public probes. */
-export interface TunnelProbeStatus extends UrlProbeResult {
-  /** ISO 8601 time of the probe. */
-  readonly at: string
-}
-
-/** What {@link Tunnel.status} returns (never contains the token). */
-export interface TunnelStatus {
-  readonly name: string
-  readonly state: TunnelState
-  readonly kind: TunnelKind
-  readonly pid: number | undefined
-  /** Start of the current cloudflared process, ISO 8601. */
-  readonly startedAt: string | undefined
-  readonly uptimeMs: number | undefined
-  /** Protocol option of the current (or next) start: `http2` after a fallback. */
-  readonly protocol: TunnelProtocol
-  /** Protocol of the registered connections, from cloudflared's output. */
-  readonly activeProtocol: string | undefined
-  /** The supervisor switched to http2 after repeated QUIC restarts. */
-  readonly protocolFallback: boolean
-  readonly ready: boolean
-  readonly readyConnections: number
-  readonly connectorId: string | undefined
-  /** Quick-tunnel URL (`https://….trycloudflare.com`). */
-  readonly url: string | undefined
-  /** cloudflared's metrics server, `127.0.0.1:port`. */
-  readonly metricsAddress: string | undefined
-  readonly starts: number
-  readonly restarts: {
-    readonly total: number
-    readonly byReason: Readonly<Record<RestartReason, number>>
-  }
-  /** QUIC timeout incidents in the current window. */
-  readonly quicIncidents: number
-  /** `Unauthorized` answers in a row. */
-  readonly authFailures: number
-  /** Restarts are held while the network is down (DNS monitor). */
-  readonly hold: 'network-down' | undefined
-  /** State of the DNS monitor, when one is attached. */
-  readonly dns: DnsMonitorState | undefined
-  readonly probes: {
-    readonly local: TunnelProbeStatus | undefined
-    readonly public: TunnelProbeStatus | undefined
-    /** Public-URL failures in a row counted against the tunnel. */
-    readonly publicFailures: number
-  }
-  /** When the next start is due (state `backoff`), ISO 8601. */
-  readonly nextStartAt: string | undefined
-  /**
-   * Why the supervisor waits (state `backoff`): the environmental cause of the last exit
-   * (`dns-failure`, `network-down`, `edge-unreachable`, `rate-limited`) or the restart reason.
-   */
-  readonly backoffReason: RestartReason | EnvironmentCause | undefined
-  /**
-   * After a `crash-loop` give-up: when the next fresh start is due (no DNS monitor), ISO 8601;
-   * with a DNS monitor attached the supervisor resumes on its `recovered` event instead.
-   */
-  readonly recoveryProbeAt: string | undefined
-  readonly lastExit: ExitInfo | undefined
-  /** Recent error lines (up to 10). */
-  readonly lastErrors: readonly TunnelErrorLine[]
-  readonly failure: TunnelFailure | undefined
-  /** The last output lines (token removed). */
-  readonly lastLines: readonly string[]
-}
-
-/** Options of {@link Tunnel.waitForReady}. */
-export interface WaitForReadyOptions {
-  /**
-   * Rejects with `ERR_TUNNEL_READY_TIMEOUT` after this long.
-   * @default 120000
-   */
-  readonly timeoutMs?: number
-  readonly signal?: AbortSignal
-}
-
-/** A supervised cloudflared; see {@link createTunnel}. */
-export interface Tunnel {
-  readonly state: TunnelState
-  readonly pid: number | undefined
-  /** Quick-tunnel URL, once printed. */
-  readonly url: string | undefined
-  /**
-   * Starts cloudflared; resolves once it is spawned. Rejects (and the state becomes `failed`)
-   * when the binary is missing (`ERR_TUNNEL_BIN_NOT_FOUND`).
-   */
-  start(): Promise<void>
-  /**
-   * Stops: SIGTERM, then SIGKILL of the whole process group after `gracePeriodMs +
-   * killMarginMs`. Idempotent; a second call during the wait kills at once.
-   */
-  stop(): Promise<void>
-  /** Restarts cloudflared now (reason `manual`); false when there is nothing to restart. */
-  restart(): boolean
-  /** Resolves with the status once a connection is ready; rejects on failure, stop or timeout. */
-  waitForReady(options?: WaitForReadyOptions): Promise<TunnelStatus>
-  status(): TunnelStatus
-  /** Same as `status()`, for `JSON.stringify`. */
-  toJSON(): TunnelStatus
-  on<K extends keyof TunnelEvents>(event: K, listener: (event: TunnelEvents[K]) => void): Disposer
-  onStateChange(listener: (event: StateChangeEvent) => void): Disposer
-  onRestart(listener: (event: TunnelRestartEvent) => void): Disposer
-  onLine(listener: (event: TunnelLineEvent) => void): Disposer
-}
-
-const RESTART_REASONS: readonly RestartReason[] = [
-  'exit',
-  'self-update',
-  'quic-timeouts',
-  'not-ready',
-  'public-url',
-  'dns',
-  'manual',
-]
-const STATES: readonly TunnelState[] = [
-  'starting',
-  'running',
-  'degraded',
-  'backoff',
-  'stopping',
-  'stopped',
-  'failed',
-]
-const MAX_GRACE_MS = 180_000
-const MAX_ERROR_MESSAGE = 500
-
-function levelMethod(event: CloudflaredEvent): LogMethod {
-  switch (event.level) {
-    case 'trace':
-    case 'debug':
-      return 'debug'
-    case 'info':
-      return 'info'
-    case 'warn':
-      return event.duringShutdown === true ? 'info' : 'warn'
-    default:
-      return event.duringShutdown === true ? 'info' : 'error'
-  }
-}
-
-/** Secrets hidden in a tunnel token (base64 JSON `{a,t,s}`): the token and its secret. */
-function tokenSecrets(token: string): string[] {
-  const secrets = [token.trim()]
-  try {
-    const parsed = JSON.parse(Buffer.from(token.trim(), 'base64').toString('utf8')) as {
-      s?: unknown
-    }
-    if (typeof parsed.s === 'string' && parsed.s.length >= 8) secrets.push(parsed.s)
-  } catch {
-    // Not a token cloudflared would accept either.
-  }
-  return secrets
-}
-
-function hashToken(token: string | undefined): string | undefined {
-  if (token === undefined) return undefined
-  // Only a short, salted digest goes into the pid file name key.
-  let h = 0x811c9dc5
-  for (let i = 0; i < token.length; i++) {
-    h ^= token.charCodeAt(i)
-    h = Math.imul(h, 0x01000193) >>> 0
-  }
-  return h.toString(16)
-}
-
-interface RunState {
-  classifier: LineClassifier
-  registered: Set<number>
-  connections: number
-  everReady: boolean
-  notReadySince: number
-  invalidToken: boolean
-  usage: boolean
-  lastFatal: string | undefined
-  metricsAddress: string
-  probing: boolean
-  environment: EnvironmentCause | undefined
-}
+import { defineTunnelMetrics, RESTART_REASONS, STATES } from './tunnel/metrics.js'
+import { notFoundError, resolveTunnelOptions, tunnelDefaults } from './tunnel/options.js'
+import type { DnsMonitorLike, TunnelKind, TunnelOptions } from './tunnel/options.js'
+import { levelMethod, MAX_ERROR_MESSAGE, tokenSecrets } from './tunnel/run-state.js'
+import type { RunState } from './tunnel/run-state.js'
+import type {
+  FailureReason,
+  HandoverResult,
+  ReplaceOptions,
+  RestartReason,
+  RestartStrategy,
+  Tunnel,
+  TunnelErrorLine,
+  TunnelEvents,
+  TunnelFailure,
+  TunnelHandoverEvent,
+  TunnelLineEvent,
+  TunnelProbeStatus,
+  TunnelRestartEvent,
+  TunnelState,
+  TunnelStatus,
+  WaitForReadyOptions,
+} from './tunnel/types.js'
 
 class TunnelSupervisor implements Tunnel {
   readonly #runner: Runner
@@ -593,6 +65,22 @@ class TunnelSupervisor implements Tunnel {
   readonly #readyPollIntervalMs: number
   readonly #readyProbeTimeoutMs: number
   readonly #maxAuthFailures: number
+  readonly #strategy: RestartStrategy
+  readonly #handoverReady: number
+  readonly #handoverTimeoutMs: number
+  readonly #spawnEnv: Readonly<Record<string, string | undefined>>
+  #bin: string
+  #args: readonly string[]
+  /** State of every live cloudflared by pid (the current one, a replica, a retiring one). */
+  readonly #runs = new Map<number, RunState>()
+  #pendingRun: RunState | undefined
+  #handing: { reason: RestartReason; startedAt: number; newPid: number | undefined } | undefined
+  #handingPromise: Promise<HandoverResult> | undefined
+  /** A break-before-make restart waiting for its first ready connection (to time it). */
+  #bbmPending: { reason: RestartReason; since: number; fallback: boolean } | undefined
+  #nextRestartFallback = false
+  #lastHandover: TunnelHandoverEvent | undefined
+  #wakeReplicaWaiter: (() => void) | undefined
   readonly #recoveryProbe: { readonly initialMs: number; readonly maxMs: number } | undefined
   readonly #quic: IncidentWindow | undefined
   readonly #quicThreshold: number = tunnelDefaults.quicThreshold
@@ -635,176 +123,39 @@ class TunnelSupervisor implements Tunnel {
   #stopRequested = false
 
   constructor(options: TunnelOptions) {
-    if (typeof options !== 'object' || options === null) {
-      throw invalidOption('options', 'an object', options)
+    const o = resolveTunnelOptions(options)
+    const { token, tokenFile, url, configFile, env, gracePeriodMs, killMarginMs } = o
+    const { logLevel, transportLogLevel, maxCrashes, pdeathsig, keeper, pidFile } = o
+    this.#bin = o.bin
+    this.#args = o.args
+    this.#spawnEnv = env
+    this.#kind = o.kind
+    this.#protocol = o.protocol
+    this.#strategy = o.restartStrategy
+    this.#handoverReady = o.handover.readyConnections
+    this.#handoverTimeoutMs = o.handover.timeoutMs
+    this.#readyTimeoutMs = o.readyTimeoutMs
+    this.#readyPollIntervalMs = o.readyPollIntervalMs
+    this.#readyProbeTimeoutMs = o.readyProbeTimeoutMs
+    this.#maxAuthFailures = o.maxAuthFailures
+    this.#recoveryProbe = o.recoveryProbe
+    if (o.quicTimeouts !== undefined) {
+      this.#quicThreshold = o.quicTimeouts.threshold
+      this.#quic = new IncidentWindow(o.quicTimeouts.threshold, o.quicTimeouts.windowMs)
     }
-    const d = tunnelDefaults
-    const bin = checkString('bin', options.bin) ?? process.env.CLOUDFLARED_BIN ?? 'cloudflared'
-    const token = checkString('token', options.token, true)
-    const tokenFile = checkString('tokenFile', options.tokenFile)
-    const url = checkString('url', options.url)
-    const configFile = checkString('configFile', options.configFile)
-    if (token !== undefined && tokenFile !== undefined) {
-      throw invalidOption('tokenFile', 'not both token and tokenFile', tokenFile)
-    }
-    if (url !== undefined && (token !== undefined || tokenFile !== undefined)) {
-      throw invalidOption('url', 'no url for a named tunnel (token/tokenFile given)', url)
-    }
-    if (url !== undefined) {
-      try {
-        new URL(url)
-      } catch {
-        throw invalidOption('url', 'an absolute URL such as http://127.0.0.1:8080', url)
-      }
-    }
-    if (
-      token === undefined &&
-      tokenFile === undefined &&
-      url === undefined &&
-      configFile === undefined
-    ) {
-      throw invalidOption(
-        'token',
-        'one of token, tokenFile, url (quick tunnel) or configFile',
-        undefined,
-      )
-    }
-    this.#kind =
-      url !== undefined
-        ? 'quick'
-        : token !== undefined || tokenFile !== undefined
-          ? 'named'
-          : 'config'
-    this.#protocol = checkOneOf('protocol', options.protocol, ['auto', 'quic', 'http2'], d.protocol)
-    const args = checkStringArray('args', options.args)
-    const bad = forbiddenArg(args)
-    if (bad !== undefined) {
-      throw invalidOption('args', `no ${bad} (${FORBIDDEN_ARGS[bad] ?? 'not allowed'})`, bad)
-    }
-    const env = checkEnv('env', options.env)
-    const gracePeriodMs = checkNumber('gracePeriodMs', options.gracePeriodMs, d.gracePeriodMs, {
-      max: MAX_GRACE_MS,
-    })
-    const killMarginMs = checkNumber('killMarginMs', options.killMarginMs, d.killMarginMs)
-    this.#readyTimeoutMs = checkNumber('readyTimeoutMs', options.readyTimeoutMs, d.readyTimeoutMs, {
-      min: 1,
-    })
-    this.#readyPollIntervalMs = checkNumber(
-      'readyPollIntervalMs',
-      options.readyPollIntervalMs,
-      d.readyPollIntervalMs,
-      { min: 10 },
-    )
-    this.#readyProbeTimeoutMs = checkNumber(
-      'readyProbeTimeoutMs',
-      options.readyProbeTimeoutMs,
-      d.readyProbeTimeoutMs,
-      { min: 1 },
-    )
-    const backoffOptions = resolveBackoffOptions(options.backoff ?? {}, 'backoff.')
-    const maxCrashes = checkNumber('maxCrashes', options.maxCrashes, d.maxCrashes, {
-      min: 1,
-      integer: true,
-    })
-    this.#maxAuthFailures = checkNumber(
-      'maxAuthFailures',
-      options.maxAuthFailures,
-      d.maxAuthFailures,
-      { min: 1, integer: true },
-    )
-    const rp = options.recoveryProbe ?? {}
-    if (rp === false) this.#recoveryProbe = undefined
-    else {
-      if (typeof rp !== 'object' || rp === null) {
-        throw invalidOption('recoveryProbe', 'an object or false', rp)
-      }
-      const initialMs = checkNumber(
-        'recoveryProbe.initialMs',
-        rp.initialMs,
-        d.recoveryProbeInitialMs,
-        { min: 1 },
-      )
-      const maxMs = checkNumber('recoveryProbe.maxMs', rp.maxMs, d.recoveryProbeMaxMs, {
-        min: initialMs,
-      })
-      this.#recoveryProbe = { initialMs, maxMs }
-    }
-    if (options.quicTimeouts === false) this.#quic = undefined
-    else {
-      const q = options.quicTimeouts ?? {}
-      if (typeof q !== 'object' || q === null) {
-        throw invalidOption('quicTimeouts', 'an object or false', q)
-      }
-      this.#quicThreshold = checkNumber('quicTimeouts.threshold', q.threshold, d.quicThreshold, {
-        min: 1,
-        integer: true,
-      })
-      this.#quic = new IncidentWindow(
-        this.#quicThreshold,
-        checkNumber('quicTimeouts.windowMs', q.windowMs, d.quicWindowMs, { min: 1 }),
-      )
-    }
-    const pf = options.protocolFallback ?? true
-    if (pf === false) this.#fallback = undefined
-    else {
-      if (pf !== true && (typeof pf !== 'object' || pf === null)) {
-        throw invalidOption('protocolFallback', 'a boolean or an object', pf)
-      }
-      const o = pf === true ? {} : pf
-      this.#fallback = new FallbackPolicy(
-        checkNumber('protocolFallback.restarts', o.restarts, d.fallbackRestarts, {
-          min: 1,
-          integer: true,
-        }),
-        checkNumber('protocolFallback.windowMs', o.windowMs, d.fallbackWindowMs, { min: 1 }),
-      )
-    }
-    this.#localUrl = checkUrl('localUrl', options.localUrl)
-    this.#publicUrl = checkUrl('publicUrl', options.publicUrl)
-    this.#probeIntervalMs = checkNumber(
-      'probeIntervalMs',
-      options.probeIntervalMs,
-      d.probeIntervalMs,
-      {
-        min: 10,
-      },
-    )
-    this.#probeTimeoutMs = checkNumber('probeTimeoutMs', options.probeTimeoutMs, d.probeTimeoutMs, {
-      min: 1,
-    })
-    this.#publicPolicy = new PublicProbePolicy(
-      checkNumber('publicUrlFailures', options.publicUrlFailures, d.publicUrlFailures, {
-        min: 1,
-        integer: true,
-      }),
-    )
-    this.#dns = checkDns(options.dns)
-    const levels = ['debug', 'info', 'warn', 'error', 'fatal'] as const
-    const logLevel = checkOneOf('logLevel', options.logLevel, levels, d.logLevel)
-    const transportLogLevel = checkOneOf(
-      'transportLogLevel',
-      options.transportLogLevel,
-      levels,
-      d.transportLogLevel,
-    )
-    const pdeathsig = checkBoolean('pdeathsig', options.pdeathsig, true)
-    const keeper = checkBoolean('keeper', options.keeper, true)
-    this.#name = checkString('name', options.name) ?? d.name
-    const maxLineLength = checkNumber('maxLineLength', options.maxLineLength, d.maxLineLength, {
-      min: 80,
-      integer: true,
-    })
-    const outputLines = checkNumber('outputLines', options.outputLines, d.outputLines, {
-      integer: true,
-      max: 10_000,
-    })
-    const logger = checkLogger(options.logger) ?? noopLogger
-    const signal = checkSignal(options.signal)
-    const pidFile = checkPidFile(
-      options.pidFile,
-      [bin, this.#kind, url, configFile, tokenFile, args, hashToken(token), this.#name],
-      `cloudflared-${this.#name}`,
-    )
+    this.#fallback =
+      o.protocolFallback === undefined
+        ? undefined
+        : new FallbackPolicy(o.protocolFallback.restarts, o.protocolFallback.windowMs)
+    this.#localUrl = o.localUrl
+    this.#publicUrl = o.publicUrl
+    this.#probeIntervalMs = o.probeIntervalMs
+    this.#probeTimeoutMs = o.probeTimeoutMs
+    this.#publicPolicy = new PublicProbePolicy(o.publicUrlFailures)
+    this.#dns = o.dns
+    this.#name = o.name
+    const logger = o.logger
+    const signal = o.signal
 
     this.#secrets = token === undefined ? [] : tokenSecrets(token)
     if (env.TUNNEL_TOKEN !== undefined) this.#secrets.push(...tokenSecrets(env.TUNNEL_TOKEN))
@@ -822,33 +173,7 @@ class TunnelSupervisor implements Tunnel {
       RestartReason,
       number
     >
-    this.#metrics = defineMetrics(options.metrics, (m) => ({
-      restarts: m.counter({
-        name: 'tunnel_restarts_total',
-        help: 'cloudflared restarts by reason',
-        labelNames: ['tunnel', 'reason'],
-      }),
-      quic: m.counter({
-        name: 'tunnel_quic_timeouts_total',
-        help: 'QUIC timeout incidents (one per timeout per connection)',
-        labelNames: ['tunnel'],
-      }),
-      dns: m.counter({
-        name: 'tunnel_dns_failures_total',
-        help: 'DNS failures seen in cloudflared output (source=cloudflared) or by the DNS monitor (source=monitor)',
-        labelNames: ['tunnel', 'source'],
-      }),
-      ready: m.gauge({
-        name: 'tunnel_ready_connections',
-        help: 'Ready connections of cloudflared (from /ready)',
-        labelNames: ['tunnel'],
-      }),
-      state: m.gauge({
-        name: 'tunnel_state',
-        help: '1 for the current state of the tunnel supervisor, 0 for the others',
-        labelNames: ['tunnel', 'state'],
-      }),
-    }))
+    this.#metrics = defineTunnelMetrics(o.metrics)
     this.#setStateMetric()
 
     const extendEnv = true
@@ -858,13 +183,13 @@ class TunnelSupervisor implements Tunnel {
         gracePeriodMs,
         killMarginMs,
         killSignal: 'SIGTERM',
-        backoff: createBackoff({ ...options.backoff, ...backoffOptions }),
+        backoff: createBackoff(o.backoff),
         maxCrashes,
         pidFile,
         pdeathsig,
         keeper,
-        maxLineLength,
-        outputLines,
+        maxLineLength: o.maxLineLength,
+        outputLines: o.outputLines,
         secrets: this.#secrets,
         log: this.#log,
         notFound: (command) => notFoundError(command),
@@ -872,8 +197,8 @@ class TunnelSupervisor implements Tunnel {
       {
         plan: async () => {
           const spawnEnv = { ...process.env, ...env }
-          const command = findExecutable(bin, spawnEnv)
-          if (command === undefined) throw notFoundError(bin)
+          const command = findExecutable(this.#bin, spawnEnv)
+          if (command === undefined) throw notFoundError(this.#bin)
           const port = await freePort()
           const metrics = `127.0.0.1:${port}`
           const protocol = this.#currentProtocol()
@@ -887,9 +212,9 @@ class TunnelSupervisor implements Tunnel {
             gracePeriodMs,
             logLevel,
             transportLogLevel,
-            args,
+            args: this.#args,
           })
-          this.#run = {
+          this.#pendingRun = {
             classifier: createLineClassifier(),
             registered: new Set(),
             connections: 0,
@@ -905,19 +230,34 @@ class TunnelSupervisor implements Tunnel {
           return { command, args: built.args, env: { ...env, ...built.env }, extendEnv }
         },
         onSpawn: (child) => {
+          const run = this.#pendingRun
+          this.#pendingRun = undefined
+          if (run !== undefined) {
+            run.notReadySince = Date.now()
+            this.#runs.set(child.pid, run)
+          }
+          this.#events.emit('spawn', {
+            pid: child.pid,
+            start: child.start,
+            args: child.args,
+            replica: child.replica,
+          })
+          if (child.replica) return
+          this.#run = run
           this.#backoffReason = undefined
-          this.#events.emit('spawn', { pid: child.pid, start: child.start, args: child.args })
-          if (this.#run) this.#run.notReadySince = Date.now()
-          this.#quic?.clear()
-          this.#publicPolicy.reset()
-          this.#publicFailing = false
-          this.#url = undefined
-          this.#activeProtocol = undefined
-          this.#metrics?.ready.set({ tunnel: this.#name }, 0)
+          this.#newCurrent()
         },
-        onLine: (line, stream) => {
-          this.#onLine(line, stream)
+        onPromoted: (child) => {
+          // The old cloudflared exited during a handover: the replica is the tunnel now.
+          this.#run = this.#runs.get(child.pid)
+          this.#newCurrent()
+          if (this.#run !== undefined) this.#updateReady(this.#run)
         },
+        onLine: (line, stream, _truncated, child) => {
+          const run = this.#runs.get(child.pid)
+          if (run !== undefined) this.#onLine(run, line, stream)
+        },
+
         onExit: (info) => {
           const run = this.#run
           const verdict = decideExit({
@@ -931,12 +271,15 @@ class TunnelSupervisor implements Tunnel {
           })
           return verdict
         },
-        onExited: (info) => {
-          this.#lastExit = info
-          if (this.#run) {
-            this.#run.connections = 0
-            this.#run.registered.clear()
+        onExited: (info, child, role) => {
+          const run = this.#runs.get(child.pid)
+          this.#runs.delete(child.pid)
+          if (run !== undefined) {
+            run.connections = 0
+            run.registered.clear()
           }
+          if (role !== 'current') return
+          this.#lastExit = info
           this.#metrics?.ready.set({ tunnel: this.#name }, 0)
           this.#events.emit('exit', info)
         },
@@ -959,7 +302,16 @@ class TunnelSupervisor implements Tunnel {
               'cloudflared exited because of its environment: not a crash, retrying',
             )
           }
+          const fallback = this.#nextRestartFallback
+          this.#nextRestartFallback = false
+          // Timed from the restart request when there was one (the old one stopping counts).
+          if (this.#bbmPending?.reason !== reason) {
+            this.#bbmPending = { reason, since: Date.now(), fallback }
+          }
           this.#events.emit('restart', {
+            strategy: 'break-before-make',
+            handoverMs: undefined,
+            fallback,
             cause,
             reason,
             delayMs: restart.delayMs,
@@ -983,6 +335,233 @@ class TunnelSupervisor implements Tunnel {
       if (signal.aborted) void this.stop()
       else signal.addEventListener('abort', () => void this.stop(), { once: true })
     }
+  }
+
+  /** Resets what belongs to one cloudflared process when a new one becomes the current one. */
+  #newCurrent(): void {
+    this.#quic?.clear()
+    this.#publicPolicy.reset()
+    this.#publicFailing = false
+    if (this.#kind === 'quick') this.#url = undefined
+    this.#activeProtocol = undefined
+    this.#metrics?.ready.set({ tunnel: this.#name }, this.#run?.connections ?? 0)
+  }
+
+  // ---- restarts and handovers ------------------------------------------------------------
+
+  /** Whether a restart now can be make-before-break. */
+  #canHandOver(): boolean {
+    return (
+      this.#kind !== 'quick' &&
+      this.#strategy === 'make-before-break' &&
+      this.#runner.phase === 'up' &&
+      this.#runner.child !== undefined &&
+      !this.#runner.stopping
+    )
+  }
+
+  /** Restarts the running cloudflared: make-before-break where it can, else break-before-make. */
+  #restart(reason: RestartReason, immediate: boolean): boolean {
+    if (this.#handing !== undefined) return false
+    if (this.#canHandOver()) {
+      this.#handingPromise = this.#handover(reason)
+      return true
+    }
+    const since = Date.now()
+    const restarting = this.#runner.restart(reason, immediate)
+    if (restarting) this.#bbmPending = { reason, since, fallback: false }
+    return restarting
+  }
+
+  #emitHandover(event: TunnelHandoverEvent): void {
+    if (event.phase === 'completed' || event.phase === 'fallback') this.#lastHandover = event
+    this.#events.emit('handover', event)
+  }
+
+  /** Times a break-before-make restart once its new cloudflared is ready. */
+  #completeBreakBeforeMake(newPid: number | undefined): void {
+    const pending = this.#bbmPending
+    if (pending === undefined) return
+    this.#bbmPending = undefined
+    const handoverMs = Date.now() - pending.since
+    this.#metrics?.handover.observe(
+      { tunnel: this.#name, strategy: 'break-before-make' },
+      handoverMs / 1000,
+    )
+    this.#emitHandover({
+      phase: 'completed',
+      strategy: 'break-before-make',
+      reason: pending.reason,
+      oldPid: undefined,
+      newPid,
+      handoverMs,
+      message: undefined,
+    })
+  }
+
+  async #handover(reason: RestartReason): Promise<HandoverResult> {
+    const oldPid = this.#runner.child?.pid
+    const startedAt = Date.now()
+    const handing = { reason, startedAt, newPid: undefined as number | undefined }
+    this.#handing = handing
+    this.#log.info({ reason, pid: oldPid }, 'restart: starting a replica (make-before-break)')
+    this.#emitHandover({
+      phase: 'started',
+      strategy: 'make-before-break',
+      reason,
+      oldPid,
+      newPid: undefined,
+      handoverMs: undefined,
+      message: undefined,
+    })
+    try {
+      const child = await this.#runner.spawnReplica()
+      const run = child === undefined ? undefined : this.#runs.get(child.pid)
+      if (child === undefined || run === undefined) {
+        if (this.#runner.stopping)
+          return { strategy: 'make-before-break', fallback: false, handoverMs: undefined }
+        return this.#fallBack(reason, oldPid, undefined, 'the replica could not be started')
+      }
+      handing.newPid = child.pid
+      this.#refresh()
+      const verdict = await this.#waitForReplica(
+        child.pid,
+        run,
+        startedAt + this.#handoverTimeoutMs,
+      )
+      if (verdict === 'stopped') {
+        return { strategy: 'make-before-break', fallback: false, handoverMs: undefined }
+      }
+      if (verdict !== 'ready' && verdict !== 'promoted') {
+        await this.#runner.discardReplica()
+        if (this.#runner.stopping) {
+          return { strategy: 'make-before-break', fallback: false, handoverMs: undefined }
+        }
+        return this.#fallBack(reason, oldPid, child.pid, verdict)
+      }
+      this.#emitHandover({
+        phase: 'ready',
+        strategy: 'make-before-break',
+        reason,
+        oldPid,
+        newPid: child.pid,
+        handoverMs: undefined,
+        message: undefined,
+      })
+      if (verdict === 'ready') {
+        const retired = this.#runner.promote()
+        this.#run = run
+        this.#newCurrent()
+        this.#updateReady(run)
+        await retired
+      }
+      const handoverMs = Date.now() - startedAt
+      this.#restarts++
+      this.#byReason[reason] = (this.#byReason[reason] ?? 0) + 1
+      this.#metrics?.restarts.inc({ tunnel: this.#name, reason })
+      this.#metrics?.handover.observe(
+        { tunnel: this.#name, strategy: 'make-before-break' },
+        handoverMs / 1000,
+      )
+      this.#log.info(
+        { reason, pid: child.pid, oldPid, handoverMs },
+        'handover complete (make-before-break)',
+      )
+      this.#events.emit('restart', {
+        reason,
+        delayMs: 0,
+        exitCode: null,
+        signal: null,
+        pid: oldPid,
+        protocol: this.#currentProtocol(),
+        cause: undefined,
+        strategy: 'make-before-break',
+        handoverMs,
+        fallback: false,
+      })
+      this.#emitHandover({
+        phase: 'completed',
+        strategy: 'make-before-break',
+        reason,
+        oldPid,
+        newPid: child.pid,
+        handoverMs,
+        message: undefined,
+      })
+      return { strategy: 'make-before-break', fallback: false, handoverMs }
+    } finally {
+      if (this.#handing === handing) this.#handing = undefined
+      this.#refresh()
+    }
+  }
+
+  /**
+   * Waits for the replica to report `handover.readyConnections` on `/ready` (or registration
+   * lines while its metrics server does not answer). Returns `ready`, `promoted` (the old one
+   * exited and the replica took over), `stopped`, or why it gave up.
+   */
+  async #waitForReplica(pid: number, run: RunState, deadline: number): Promise<string> {
+    for (;;) {
+      if (this.#runner.stopping) return 'stopped'
+      if (this.#runner.child?.pid === pid) return 'promoted'
+      if (this.#runner.replica?.pid !== pid) return 'the replica exited before it was ready'
+      if (run.connections >= this.#handoverReady) return 'ready'
+      if (Date.now() > deadline) {
+        return `the replica had ${String(run.connections)} of ${String(this.#handoverReady)} ready connections after ${String(this.#handoverTimeoutMs)} ms`
+      }
+      const result = await probeReady(run.metricsAddress, {
+        timeoutMs: this.#readyProbeTimeoutMs,
+        signal: this.#probeAbort.signal,
+      })
+      if (this.#runner.replica?.pid === pid) {
+        run.connections =
+          result.status === undefined ? run.registered.size : result.readyConnections
+        if (run.connections >= this.#handoverReady) {
+          run.everReady = true
+          this.#runner.markReplicaReady()
+          continue
+        }
+      }
+      // The next poll, or sooner when the replica prints a registration.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#wakeReplicaWaiter = undefined
+          resolve()
+        }, this.#readyPollIntervalMs)
+        timer.unref()
+        this.#wakeReplicaWaiter = () => {
+          clearTimeout(timer)
+          this.#wakeReplicaWaiter = undefined
+          resolve()
+        }
+      })
+    }
+  }
+
+  #fallBack(
+    reason: RestartReason,
+    oldPid: number | undefined,
+    newPid: number | undefined,
+    message: string,
+  ): HandoverResult {
+    this.#log.warn(
+      { reason, message },
+      'make-before-break handover failed: restarting break-before-make',
+    )
+    this.#emitHandover({
+      phase: 'fallback',
+      strategy: 'break-before-make',
+      reason,
+      oldPid,
+      newPid,
+      handoverMs: undefined,
+      message,
+    })
+    this.#nextRestartFallback = true
+    if (this.#runner.restart(reason, true)) {
+      this.#bbmPending = { reason, since: Date.now(), fallback: true }
+    } else this.#nextRestartFallback = false
+    return { strategy: 'break-before-make', fallback: true, handoverMs: undefined }
   }
 
   /** The environmental cause the DNS monitor reports right now. */
@@ -1032,9 +611,10 @@ class TunnelSupervisor implements Tunnel {
 
   // ---- output ----------------------------------------------------------------------------
 
-  #onLine(line: string, stream: 'stdout' | 'stderr'): void {
-    const run = this.#run
-    if (run === undefined) return
+  #onLine(run: RunState, line: string, stream: 'stdout' | 'stderr'): void {
+    // Only the current cloudflared drives the policies; a replica being brought up or one
+    // being retired is logged and tracks its own connections.
+    const current = run === this.#run
     const event = run.classifier.classify(line)
     const method = levelMethod(event)
     this.#output[method](
@@ -1049,7 +629,7 @@ class TunnelSupervisor implements Tunnel {
     if (event.usage === true) run.usage = true
     run.environment ??= environmentOf(event)
     if (event.fatal === true) run.lastFatal = (event.error ?? event.message) || line
-    if (event.failure === true) {
+    if (event.failure === true && current) {
       this.#lastErrors.push({
         time: event.time ?? new Date().toISOString(),
         kind: event.kind,
@@ -1059,8 +639,8 @@ class TunnelSupervisor implements Tunnel {
     switch (event.kind) {
       case 'connection-registered': {
         run.registered.add(event.connIndex ?? 0)
-        this.#authFailures = 0
-        if (event.protocol !== undefined) this.#activeProtocol = event.protocol
+        if (current) this.#authFailures = 0
+        if (event.protocol !== undefined && current) this.#activeProtocol = event.protocol
         if (event.duringShutdown !== true) {
           run.connections = Math.max(run.connections, run.registered.size)
           this.#updateReady(run)
@@ -1071,12 +651,14 @@ class TunnelSupervisor implements Tunnel {
         if (event.connIndex !== undefined) run.registered.delete(event.connIndex)
         break
       case 'quic-timeout':
-        if (event.incidentStart === true && event.failure !== false) this.#quicIncident(event)
+        if (current && event.incidentStart === true && event.failure !== false) {
+          this.#quicIncident(event)
+        }
         break
       case 'auth-failure':
         if (event.usage === true || event.fatal === true) {
           if (/token/i.test(line)) run.invalidToken = true
-        } else if (event.failure === true) {
+        } else if (event.failure === true && current) {
           this.#authFailures++
           if (this.#authFailures >= this.#maxAuthFailures) {
             void this.#runner.fail(
@@ -1091,14 +673,14 @@ class TunnelSupervisor implements Tunnel {
           run.metricsAddress = event.address.replace(/^localhost:/, '127.0.0.1:')
         break
       case 'quick-tunnel-url':
-        if (event.url !== undefined && event.url !== this.#url) {
+        if (current && event.url !== undefined && event.url !== this.#url) {
           this.#url = event.url
           this.#log.info({ url: event.url }, 'quick tunnel URL')
           this.#events.emit('url', { url: event.url })
         }
         break
       case 'dns-failure':
-        if (event.failure === true)
+        if (event.failure === true && current)
           this.#metrics?.dns.inc({ tunnel: this.#name, source: 'cloudflared' })
         break
       default:
@@ -1118,7 +700,7 @@ class TunnelSupervisor implements Tunnel {
       this.#log.warn({ incidents }, 'QUIC timeouts while the network is down: not restarting')
       return
     }
-    if (this.#runner.restart('quic-timeouts', false)) {
+    if (this.#restart('quic-timeouts', false)) {
       if (this.#protocol === 'auto' && this.#fallback?.recordQuicRestart() === true) {
         this.#fallbackActive = true
         this.#log.warn(
@@ -1133,11 +715,21 @@ class TunnelSupervisor implements Tunnel {
 
   #updateReady(run: RunState): void {
     const ready = run.connections > 0
+    if (run !== this.#run) {
+      // A replica: readiness decides the handover, not the tunnel's state.
+      if (ready && !run.everReady) {
+        run.everReady = true
+        this.#runner.markReplicaReady()
+      }
+      this.#wakeReplicaWaiter?.()
+      return
+    }
     this.#metrics?.ready.set({ tunnel: this.#name }, run.connections)
     if (ready && !run.everReady) {
       run.everReady = true
       this.#recoveryProbes = 0
       this.#runner.markReady()
+      this.#completeBreakBeforeMake(this.#runner.child?.pid)
       this.#log.info({ readyConnections: run.connections }, 'tunnel ready')
       this.#events.emit('ready', { readyConnections: run.connections })
     }
@@ -1160,7 +752,7 @@ class TunnelSupervisor implements Tunnel {
         this.#log.warn({}, 'not ready, but the network is down: holding the restart')
       } else {
         run.notReadySince = Date.now()
-        this.#runner.restart('not-ready', false)
+        this.#restart('not-ready', false)
         return
       }
     }
@@ -1219,7 +811,7 @@ class TunnelSupervisor implements Tunnel {
           { url: this.#publicUrl, error: pub.error },
           'public URL failing while the origin answers',
         )
-        this.#runner.restart('public-url', false)
+        this.#restart('public-url', false)
       }
     }
     this.#refresh()
@@ -1239,7 +831,7 @@ class TunnelSupervisor implements Tunnel {
         const ready = (this.#run?.connections ?? 0) > 0
         if (!ready) {
           this.#log.warn({}, 'DNS failure while the tunnel is not ready: restarting cloudflared')
-          this.#runner.restart('dns', true)
+          this.#restart('dns', true)
         } else {
           this.#log.warn({}, 'DNS failure; the tunnel is ready, so it is not restarted')
         }
@@ -1348,7 +940,45 @@ class TunnelSupervisor implements Tunnel {
   }
 
   restart(): boolean {
-    return this.#runner.restart('manual', true)
+    return this.#restart('manual', true)
+  }
+
+  async replace(options: ReplaceOptions): Promise<HandoverResult> {
+    if (typeof options !== 'object' || options === null) {
+      throw invalidOption('options', 'an object', options)
+    }
+    const bin = checkString('bin', options.bin)
+    const args = options.args === undefined ? undefined : checkStringArray('args', options.args)
+    if (args !== undefined) {
+      const bad = forbiddenArg(args)
+      if (bad !== undefined) {
+        throw invalidOption('args', `no ${bad} (${FORBIDDEN_ARGS[bad] ?? 'not allowed'})`, bad)
+      }
+    }
+    if (this.#stopRequested) {
+      throw new TunnelError('ERR_TUNNEL_STOPPED', 'the tunnel was stopped; create a new one')
+    }
+    if (
+      bin !== undefined &&
+      findExecutable(bin, { ...process.env, ...this.#spawnEnv }) === undefined
+    ) {
+      throw notFoundError(bin)
+    }
+    // One handover at a time: a replace() during one waits for it, then hands over again.
+    while (this.#handingPromise !== undefined && this.#handing !== undefined) {
+      await this.#handingPromise.catch(() => undefined)
+    }
+    if (bin !== undefined) this.#bin = bin
+    if (args !== undefined) this.#args = args
+    this.#log.info({ bin: this.#bin, args: this.#args }, 'replacing cloudflared')
+    if (this.#canHandOver()) {
+      const handover = this.#handover('replace')
+      this.#handingPromise = handover
+      return handover
+    }
+    // Quick tunnels and break-before-make; not running: the new values apply at the next start.
+    if (this.#runner.phase === 'up') this.#runner.restart('replace', true)
+    return { strategy: 'break-before-make', fallback: false, handoverMs: undefined }
   }
 
   waitForReady(options: WaitForReadyOptions = {}): Promise<TunnelStatus> {
@@ -1450,6 +1080,25 @@ class TunnelSupervisor implements Tunnel {
         publicFailures: this.#publicPolicy.failures,
       },
       nextStartAt: next === undefined ? undefined : new Date(next).toISOString(),
+      replicas: this.#runner.children().map(({ child: c, role }) => {
+        const r = this.#runs.get(c.pid)
+        return {
+          pid: c.pid,
+          role: role === 'current' ? 'active' : role === 'replica' ? 'starting' : 'retiring',
+          startedAt: new Date(c.startedAt).toISOString(),
+          readyConnections: r?.connections ?? 0,
+          metricsAddress: r?.metricsAddress,
+        }
+      }),
+      handover:
+        this.#handing === undefined
+          ? undefined
+          : {
+              reason: this.#handing.reason,
+              startedAt: new Date(this.#handing.startedAt).toISOString(),
+              newPid: this.#handing.newPid,
+            },
+      lastHandover: this.#lastHandover,
       backoffReason: this.#state === 'backoff' ? this.#backoffReason : undefined,
       recoveryProbeAt:
         this.#recoveryAt === undefined ? undefined : new Date(this.#recoveryAt).toISOString(),
@@ -1476,34 +1125,6 @@ class TunnelSupervisor implements Tunnel {
   onLine(listener: (event: TunnelLineEvent) => void): Disposer {
     return this.#events.on('line', listener)
   }
-}
-
-function notFoundError(bin: string): TunnelError {
-  return new TunnelError(
-    'ERR_TUNNEL_BIN_NOT_FOUND',
-    `cloudflared not found or not executable: "${bin}". ${INSTALL_HINT}`,
-  )
-}
-
-function checkUrl(option: string, value: unknown): string | undefined {
-  const url = checkString(option, value)
-  if (url === undefined) return undefined
-  try {
-    const parsed = new URL(url)
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme')
-  } catch {
-    throw invalidOption(option, 'an http(s) URL', url)
-  }
-  return url
-}
-
-function checkDns(value: unknown): DnsMonitorLike | undefined {
-  if (value === undefined) return undefined
-  const dns = (typeof value === 'object' && value !== null ? value : {}) as Partial<DnsMonitorLike>
-  if (typeof dns.on !== 'function') {
-    throw invalidOption('dns', 'a DNS monitor (createDnsMonitor() from @scanner/health)', value)
-  }
-  return value as DnsMonitorLike
 }
 
 /**
@@ -1537,78 +1158,4 @@ export async function startTunnel(options: TunnelOptions): Promise<Tunnel> {
   const tunnel = createTunnel(options)
   await tunnel.start()
   return tunnel
-}
-
-/** Options of {@link tunnelCheck}. */
-export interface TunnelCheckOptions {
-  /**
-   * Check name (the key in `/health/detailed/`).
-   * @default 'tunnel'
-   */
-  readonly name?: string
-  /**
-   * Whether a failed tunnel makes the whole service unhealthy.
-   * @default false
-   */
-  readonly critical?: boolean
-  /**
-   * Time limit of the check (it only reads state).
-   * @default 100
-   */
-  readonly timeoutMs?: number
-}
-
-/** Maps a tunnel state to a health status. */
-export function tunnelHealth(state: TunnelState): HealthStatus {
-  switch (state) {
-    case 'running':
-      return 'healthy'
-    case 'starting':
-    case 'degraded':
-    case 'backoff':
-    case 'stopping':
-      return 'degraded'
-    default:
-      return 'unhealthy'
-  }
-}
-
-/**
- * A health check (the `@scanner/core` `HealthCheck` shape) reporting the tunnel: `running` is
- * healthy, `starting`/`degraded`/`backoff`/`stopping` degraded, `failed`/`stopped` unhealthy.
- *
- * @example
- * ```ts
- * const health = createHealth({ checks: [tunnelCheck(tunnel)] })
- * ```
- */
-export function tunnelCheck(tunnel: Tunnel, options: TunnelCheckOptions = {}): HealthCheck {
-  const name = checkString('name', options.name) ?? 'tunnel'
-  const critical = checkBoolean('critical', options.critical, false)
-  const timeoutMs = checkNumber('timeoutMs', options.timeoutMs, 100)
-  return {
-    name,
-    critical,
-    timeoutMs,
-    run(): HealthCheckDetails {
-      const s = tunnel.status()
-      const status = tunnelHealth(s.state)
-      return {
-        status,
-        state: s.state,
-        protocol: s.activeProtocol ?? s.protocol,
-        ready_connections: s.readyConnections,
-        restarts: s.restarts.total,
-        pid: s.pid ?? null,
-        url: s.url ?? null,
-        ...(status === 'healthy'
-          ? {}
-          : {
-              error:
-                s.failure?.message ??
-                (s.hold === 'network-down' ? 'network down' : `tunnel ${s.state}`),
-            }),
-      }
-    },
-  }
 }

@@ -1,6 +1,7 @@
 /**
  * Test and demo helpers: a cloudflared simulator (`bin/fake-cloudflared.mjs`, node builtins
- * only) and helpers to configure it. Supervise it instead of a real cloudflared:
+ * only), helpers to configure it, and a fake edge ({@link createFakeEdge}) that routes requests
+ * through the simulator's replicas to an origin, so a test can count what a recovery drops. Supervise it instead of a real cloudflared:
  * `createTunnel({ bin: fakeCloudflaredPath, token: fakeCloudflaredToken(), env: fakeCloudflaredEnv('quic-timeouts') })`.
  * Every knob is documented at the top of the simulator file.
  *
@@ -8,6 +9,9 @@
  */
 import { appendFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+
+export { createFakeEdge } from './fake-edge.js'
+export type { FakeEdge, FakeEdgeConnection, FakeEdgeStats } from './fake-edge.js'
 
 /**
  * Absolute path of the cloudflared simulator (executable, `#!/usr/bin/env node`).
@@ -56,6 +60,10 @@ export type FakeCloudflaredCommand =
 
 /** Knobs of the simulator; each becomes a `FAKE_CLOUDFLARED_*` variable. */
 export interface FakeCloudflaredKnobs {
+  /** URL of a fake edge ({@link createFakeEdge}) to register with and serve requests from. */
+  readonly edge?: string
+  /** Origin the requests from the edge are proxied to. @default the `--url` option */
+  readonly origin?: string
   /**
    * A file whose first line, when present, is the scenario of each new start (overrides the
    * scenario argument; write to it to change the world between starts).
@@ -110,6 +118,8 @@ export interface FakeCloudflaredKnobs {
 }
 
 const KNOB_NAMES: Readonly<Record<keyof FakeCloudflaredKnobs, string>> = {
+  edge: 'EDGE',
+  origin: 'ORIGIN',
   scenarioFile: 'SCENARIO_FILE',
   replayFile: 'REPLAY_FILE',
   exitCode: 'EXIT_CODE',

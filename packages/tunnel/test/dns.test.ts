@@ -11,6 +11,7 @@ describe('DNS monitor', () => {
     const tunnel = tunnelFor({
       env: fakeCloudflaredEnv('never-ready'),
       readyTimeoutMs: 60_000,
+      restartStrategy: 'break-before-make',
       dns,
       logger,
     })

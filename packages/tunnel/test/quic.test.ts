@@ -62,6 +62,9 @@ describe('QUIC timeouts', () => {
       }),
       quicTimeouts: { threshold: 1, windowMs: 60_000 },
       protocolFallback: { restarts: 2, windowMs: 60_000 },
+      // One start per scenario of the list (a replica would print its incident before it is
+      // promoted, and a replica's output drives no policy).
+      restartStrategy: 'break-before-make',
     })
     const restarts: TunnelRestartEvent[] = []
     tunnel.onRestart((e) => restarts.push(e))
@@ -93,6 +96,7 @@ describe('QUIC timeouts', () => {
         quicIncidents: 1,
       }),
       quicTimeouts: { threshold: 1, windowMs: 60_000 },
+      restartStrategy: 'break-before-make',
     })
     await tunnel.start()
     await waitFor(() => tunnel.status().restarts.total === 2, 15_000, 'two QUIC restarts')

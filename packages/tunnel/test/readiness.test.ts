@@ -11,6 +11,8 @@ describe('readiness', () => {
     const tunnel = tunnelFor({
       env: fakeCloudflaredEnv('never-ready', { faultIntervalMs: 200 }),
       readyTimeoutMs: 1500,
+      // The old run is stopped first (a replica would wait for readiness that never comes).
+      restartStrategy: 'break-before-make',
     })
     const started = Date.now()
     await tunnel.start()
@@ -28,6 +30,7 @@ describe('readiness', () => {
         crashAfterMs: 200,
       }),
       readyTimeoutMs: 1000,
+      restartStrategy: 'break-before-make',
     })
     const states: TunnelState[] = []
     tunnel.onStateChange((e) => states.push(e.state))

@@ -44,7 +44,12 @@ export interface ChildInfo {
   readonly args: readonly string[]
   /** 1 for the first start, then one more per start. */
   readonly start: number
+  /** Started as a replica next to the current child (make-before-break handover). */
+  readonly replica: boolean
 }
+
+/** Role of a live child: the current one, a replica being brought up, or one being retired. */
+export type ChildRole = 'current' | 'replica' | 'retiring'
 
 /** How a child ended. */
 export interface ExitInfo {
@@ -92,12 +97,15 @@ export interface RunnerFailure {
 export interface RunnerHooks {
   plan(): Promise<SpawnPlan>
   onSpawn?(child: ChildInfo): void
-  onLine(line: string, stream: 'stdout' | 'stderr', truncated: boolean): void
+  onLine(line: string, stream: 'stdout' | 'stderr', truncated: boolean, child: ChildInfo): void
   onExit(info: ExitInfo): ExitDecision
   onPhase(phase: RunnerPhase): void
   onRestart?(restart: RunnerRestart): void
   onFail?(failure: RunnerFailure): void
-  onExited?(info: ExitInfo): void
+  /** Every exit, with the role the child had (a replica's or retired child's exit is quiet). */
+  onExited?(info: ExitInfo, child: ChildInfo, role: ChildRole): void
+  /** The current child exited during a handover and the replica took its place. */
+  onPromoted?(child: ChildInfo): void
   /** When true, a due restart waits (another backoff delay) instead of spawning. */
   holdRestarts?(): boolean
 }
@@ -123,6 +131,7 @@ export interface RunnerOptions {
 
 interface Run {
   readonly info: ChildInfo
+  role: ChildRole
   readonly command: string
   exited: boolean
   ready: boolean
@@ -145,6 +154,8 @@ export class Runner {
   readonly #output: RingBuffer<string>
   #phase: RunnerPhase = 'idle'
   #current: Run | undefined
+  #replica: Run | undefined
+  readonly #live = new Set<Run>()
   #starts = 0
   #crashes = 0
   #timer: NodeJS.Timeout | undefined
@@ -254,14 +265,18 @@ export class Runner {
     this.#crashes = 0
   }
 
-  async #spawn(first: boolean): Promise<void> {
-    this.#timer = undefined
+  async #spawn(first: boolean, replica = false): Promise<void> {
+    if (!replica) this.#timer = undefined
     if (this.#stopping) return
-    this.#setPhase('starting')
+    if (!replica) this.#setPhase('starting')
     let plan: SpawnPlan
     try {
       plan = await this.#hooks.plan()
     } catch (error) {
+      if (replica) {
+        this.#options.log.warn({ err: error }, `cannot prepare a ${this.#options.name} replica`)
+        return
+      }
       const err =
         error instanceof TunnelError
           ? error
@@ -308,6 +323,13 @@ export class Runner {
       })
     })
     const pid = subprocess.pid
+    if (replica && (spawnError !== undefined || pid === undefined)) {
+      this.#options.log.warn(
+        { err: spawnError, command: plan.command },
+        `cannot start a ${this.#options.name} replica`,
+      )
+      return
+    }
     if (spawnError !== undefined || pid === undefined) {
       const code = spawnError?.code
       const err =
@@ -327,10 +349,17 @@ export class Runner {
     }
 
     this.#starts++
-    const info: ChildInfo = { pid, startedAt: Date.now(), args: plan.args, start: this.#starts }
+    const info: ChildInfo = {
+      pid,
+      startedAt: Date.now(),
+      args: plan.args,
+      start: this.#starts,
+      replica,
+    }
     let resolveDone!: () => void
     const run: Run = {
       info,
+      role: replica ? 'replica' : 'current',
       command: plan.command,
       exited: false,
       ready: false,
@@ -342,13 +371,15 @@ export class Runner {
         resolveDone = resolve
       }),
     }
-    this.#current = run
+    if (replica) this.#replica = run
+    else this.#current = run
+    this.#live.add(run)
 
     const closed: Promise<void>[] = []
     const read = (stream: Readable | null, name: 'stdout' | 'stderr'): void => {
       if (stream === null) return
       const splitter = createLineSplitter((line, truncated) => {
-        this.#line(line, name, truncated)
+        this.#line(line, name, truncated, info)
       }, this.#options.maxLineLength)
       stream.on('data', (chunk: Buffer) => {
         splitter.push(chunk)
@@ -384,10 +415,11 @@ export class Runner {
         command: plan.command,
         args: plan.args,
         pdeathsig: setpriv !== undefined,
+        replica,
       },
       `${this.#options.name} started`,
     )
-    this.#setPhase('up')
+    if (!replica && !run.exited) this.#setPhase('up')
     this.#hooks.onSpawn?.(info)
     if (this.#stopping) void this.#terminate(run)
   }
@@ -417,10 +449,10 @@ export class Runner {
     return this.#pidWrites
   }
 
-  #line(raw: string, stream: 'stdout' | 'stderr', truncated: boolean): void {
+  #line(raw: string, stream: 'stdout' | 'stderr', truncated: boolean, child: ChildInfo): void {
     const line = scrub(raw, this.#options.secrets)
     this.#output.push(line)
-    this.#hooks.onLine(line, stream, truncated)
+    this.#hooks.onLine(line, stream, truncated, child)
   }
 
   async #exited(
@@ -437,7 +469,10 @@ export class Runner {
     if (run.killTimer) clearTimeout(run.killTimer)
     this.#pidProcesses.delete(run.info.pid)
     await this.#savePidFile()
+    this.#live.delete(run)
+    const role = run.role
     if (this.#current === run) this.#current = undefined
+    if (this.#replica === run) this.#replica = undefined
     const info: ExitInfo = {
       pid: run.info.pid,
       exitCode,
@@ -446,11 +481,28 @@ export class Runner {
       becameReady: run.ready,
     }
     this.#options.log.info(
-      { pid: info.pid, exitCode, signal, durationMs: info.durationMs },
+      { pid: info.pid, exitCode, signal, durationMs: info.durationMs, role },
       `${this.#options.name} exited`,
     )
-    this.#hooks.onExited?.(info)
+    this.#hooks.onExited?.(info, run.info, role)
+    // A replica or a retired child ends quietly: the current child decides what happens next.
+    if (role !== 'current') return
     if (this.#stopping) return
+    const successor = this.#replica
+    if (successor !== undefined && !successor.exited) {
+      // The old child died during a handover: its replica takes over at once.
+      this.#replica = undefined
+      successor.role = 'current'
+      this.#current = successor
+      this.#options.log.warn(
+        { pid: info.pid, replica: successor.info.pid },
+        `${this.#options.name} exited during a handover; its replica takes over`,
+      )
+      if (successor.ready) this.#crashes = 0
+      this.#setPhase('up')
+      this.#hooks.onPromoted?.(successor.info)
+      return
+    }
     const backoff = this.#options.backoff
     // Only a run that became ready can be stable enough to reset the backoff.
     if (info.becameReady) backoff.recordRun(info.durationMs)
@@ -556,6 +608,65 @@ export class Runner {
     return true
   }
 
+  /** The replica being brought up, if any. */
+  get replica(): ChildInfo | undefined {
+    const run = this.#replica
+    return run === undefined || run.exited ? undefined : run.info
+  }
+
+  /** Every live child with its role. */
+  children(): { readonly child: ChildInfo; readonly role: ChildRole }[] {
+    return [...this.#live].filter((r) => !r.exited).map((r) => ({ child: r.info, role: r.role }))
+  }
+
+  /**
+   * Starts a replica next to the running child (make-before-break). Resolves with it, or
+   * undefined when none could start (not up, stopping, a replica already exists, spawn error).
+   */
+  async spawnReplica(): Promise<ChildInfo | undefined> {
+    if (this.#stopping || this.#phase !== 'up' || this.#replica !== undefined) return undefined
+    const spawning = this.#spawn(false, true).catch(() => undefined)
+    this.#spawning = spawning
+    await spawning
+    if (this.#spawning === spawning) this.#spawning = undefined
+    return this.replica
+  }
+
+  /**
+   * Makes the replica the current child and stops the old one gracefully (SIGTERM, grace
+   * period, then SIGKILL of its group). Resolves once the old one is gone; undefined when there
+   * is no live replica.
+   */
+  promote(): Promise<void> | undefined {
+    const successor = this.#replica
+    if (successor === undefined || successor.exited || this.#stopping) return undefined
+    const old = this.#current
+    this.#replica = undefined
+    successor.role = 'current'
+    this.#current = successor
+    if (successor.ready) this.#crashes = 0
+    this.#setPhase('up')
+    if (old === undefined || old.exited) return Promise.resolve()
+    old.role = 'retiring'
+    this.#options.log.info(
+      { pid: old.info.pid, replica: successor.info.pid },
+      `handing over to the new ${this.#options.name}; stopping the old one`,
+    )
+    return this.#terminate(old)
+  }
+
+  /** Marks the replica ready (for the crash count once promoted). */
+  markReplicaReady(): void {
+    if (this.#replica !== undefined) this.#replica.ready = true
+  }
+
+  /** Stops the replica quietly (a handover that failed). Resolves once it is gone. */
+  discardReplica(): Promise<void> {
+    const run = this.#replica
+    if (run === undefined) return Promise.resolve()
+    return this.#terminate(run)
+  }
+
   /**
    * Requests a restart: the current child is stopped gracefully, then a new one starts (at once
    * when `immediate`, else after the backoff). Returns false when nothing was done.
@@ -595,10 +706,9 @@ export class Runner {
     this.#stopPromise = (async () => {
       await this.#spawning
       const run = this.#current
-      if (run !== undefined && !run.exited) {
-        this.#setPhase('stopping')
-        await this.#terminate(run)
-      } else if (run !== undefined) await run.done
+      if (run !== undefined && !run.exited) this.#setPhase('stopping')
+      await Promise.all([...this.#live].map((r) => this.#terminate(r)))
+      if (run !== undefined) await run.done
       this.#failNow(reason, message)
     })()
     return this.#stopPromise
@@ -651,8 +761,9 @@ export class Runner {
   stop(): Promise<void> {
     this.#stopped = true
     if (this.#stopPromise) {
-      const run = this.#current
-      if (run !== undefined && !run.exited && this.#phase === 'stopping') this.#kill(run)
+      if (this.#phase === 'stopping') {
+        for (const run of this.#live) if (!run.exited) this.#kill(run)
+      }
       return this.#stopPromise
     }
     this.#stopping = true
@@ -662,10 +773,9 @@ export class Runner {
       await this.#startPromise?.catch(() => undefined)
       await this.#spawning
       const run = this.#current
-      if (run !== undefined) {
-        if (!run.exited && this.#phase !== 'failed') this.#setPhase('stopping')
-        await this.#terminate(run)
-      }
+      if (run !== undefined && !run.exited && this.#phase !== 'failed') this.#setPhase('stopping')
+      // The current child, a replica and a retiring child: all of them, each gracefully.
+      await Promise.all([...this.#live].map((r) => this.#terminate(r)))
       if (this.#phase !== 'failed') this.#setPhase('stopped')
     })()
     return this.#stopPromise
