@@ -47,7 +47,10 @@ try {
     for (const [name, file] of Object.entries(pkg.bin ?? {})) {
       const bin = join(scratch, 'node_modules', pkg.name, file)
       const out = execFileSync(process.execPath, [bin, '--version'], { cwd: scratch }).toString()
-      if (out.trim() !== pkg.version) throw new Error(`${name} --version printed ${out}`)
+      // The simulator answers like cloudflared; the package's own commands print its version.
+      const expected = name === 'fake-cloudflared' ? /^cloudflared version \d/ : null
+      if (expected ? !expected.test(out) : out.trim() !== pkg.version)
+        throw new Error(`${name} --version printed ${out}`)
       console.log(`bin ${name} --version: ${out.trim()}`)
       bins++
     }

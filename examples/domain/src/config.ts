@@ -34,7 +34,12 @@ export interface DeploymentConfig {
   readonly logFormat: 'json' | 'pretty'
   /** `HEALTH_TOKEN`: when set, `/health/detailed/` details need `Authorization: Bearer <token>`. */
   readonly healthToken: string | undefined
-  /** `DRAIN_DELAY_MS`: time between readiness turning 503 and the tunnel stopping, default 0. */
+  /**
+   * `DRAIN_DELAY_MS`: how long the server keeps serving, readiness at 503 and every response with
+   * `Connection: close`, before the tunnel stops and the server closes. Default
+   * {@link PRODUCTION_DRAIN_DELAY_MS} (10 s); 0 in demo mode and with `NODE_ENV=development`.
+   * Must be less than `SHUTDOWN_TIMEOUT_MS`.
+   */
   readonly drainDelayMs: number
   /** `SHUTDOWN_TIMEOUT_MS`: hard deadline of the whole shutdown, default 45000. */
   readonly shutdownTimeoutMs: number
@@ -43,6 +48,14 @@ export interface DeploymentConfig {
   /** `DEMO_FAULT_INTERVAL_MS`: time between two injected faults in demo mode, default 8000. */
   readonly demoFaultIntervalMs: number
 }
+
+/**
+ * Default `DRAIN_DELAY_MS` in production: a balancer must see readiness fail before the
+ * listener closes. HAProxy's default check (`inter 2s fall 3`) marks a server down 4 to 6 s
+ * after readiness turns 503; lightship waits 5 s; Kubernetes needs a few seconds to take a
+ * terminating pod out of its endpoints. 10 s covers HAProxy's defaults with margin.
+ */
+export const PRODUCTION_DRAIN_DELAY_MS = 10_000
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -106,6 +119,22 @@ export function readConfig(
   const demo = argv.includes('--demo') || flag(env, 'DEMO', false)
   const tunnel = oneOf(env, 'TUNNEL', ['auto', 'simulator', 'off'] as const, 'auto')
   const token = env.TUNNEL_TOKEN?.trim()
+  const drainDelayMs = integer(
+    env,
+    'DRAIN_DELAY_MS',
+    demo || env.NODE_ENV === 'development' ? 0 : PRODUCTION_DRAIN_DELAY_MS,
+    600_000,
+  )
+  const shutdownTimeoutMs = integer(env, 'SHUTDOWN_TIMEOUT_MS', 45_000, 600_000)
+  if (drainDelayMs >= shutdownTimeoutMs) {
+    // The deadline would end every shutdown in the middle of the drain, with exit code 1.
+    const origin = env.DRAIN_DELAY_MS?.trim() ? '' : ' (the production default)'
+    throw invalidOption(
+      'DRAIN_DELAY_MS',
+      `less than SHUTDOWN_TIMEOUT_MS (${String(shutdownTimeoutMs)})`,
+      `${String(drainDelayMs)}${origin}`,
+    )
+  }
   return {
     host: text(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8000, 65_535),
@@ -121,8 +150,8 @@ export function readConfig(
     logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'pretty'] as const, demo ? 'pretty' : 'json'),
     healthToken: text(env, 'HEALTH_TOKEN'),
-    drainDelayMs: integer(env, 'DRAIN_DELAY_MS', 0, 600_000),
-    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 45_000, 600_000),
+    drainDelayMs,
+    shutdownTimeoutMs,
     demo,
     demoFaultIntervalMs: integer(env, 'DEMO_FAULT_INTERVAL_MS', 8000, 600_000),
   }

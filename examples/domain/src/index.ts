@@ -37,6 +37,7 @@ export {
 } from './wiring.js'
 export type {
   Deployment,
+  ListeningServer,
   LogDestination,
   StartDeploymentOptions,
   StoppableTunnel,

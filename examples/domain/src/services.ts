@@ -3,6 +3,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client'
 import { breakerCheck, createBreakerRegistry, type BreakerRegistry } from '@scanner/circuit-breaker'
 import type { ScannerLogger } from '@scanner/core'
 import {
+  closeConnectionsWhenDraining,
   createDnsMonitor,
   createHealth,
   databaseCheck,
@@ -114,7 +115,12 @@ export async function createScannerServices(
         logger,
         framework,
         simulatorBin: fakeCloudflaredPath,
-        listen,
+        listen: async () => {
+          const listening = await listen()
+          // From health.drain() on, every response says `Connection: close`.
+          closeConnectionsWhenDraining(listening.server, health)
+          return listening
+        },
         startTunnel: (choice, localUrl) => {
           tunnel = createTunnel({
             ...tunnelSettings(choice, config, localUrl, dns),

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { noopLogger } from '@scanner/core'
+import { PRODUCTION_DRAIN_DELAY_MS, readConfig } from './config.js'
 import { handleShutdownSignals, runShutdown } from './shutdown.js'
 
 describe('runShutdown', () => {
@@ -87,5 +88,30 @@ describe('handleShutdownSignals', () => {
     process.emit('SIGINT', 'SIGINT')
     await vi.advanceTimersByTimeAsync(1000)
     expect(exit).toHaveBeenCalledWith(1)
+  })
+})
+
+describe('DRAIN_DELAY_MS default', () => {
+  it('drains long enough for a balancer in production, and stays fast in demo and development', () => {
+    expect(readConfig({}, []).drainDelayMs).toBe(PRODUCTION_DRAIN_DELAY_MS)
+    expect(readConfig({ NODE_ENV: 'production' }, []).drainDelayMs).toBe(10_000)
+    expect(readConfig({}, ['--demo']).drainDelayMs).toBe(0)
+    expect(readConfig({ DEMO: '1' }, []).drainDelayMs).toBe(0)
+    expect(readConfig({ NODE_ENV: 'development' }, []).drainDelayMs).toBe(0)
+    // An explicit setting wins in every mode.
+    expect(readConfig({ DRAIN_DELAY_MS: '2500' }, ['--demo']).drainDelayMs).toBe(2500)
+    expect(readConfig({ DRAIN_DELAY_MS: '0' }, []).drainDelayMs).toBe(0)
+  })
+})
+
+describe('DRAIN_DELAY_MS and SHUTDOWN_TIMEOUT_MS', () => {
+  it('refuses a drain the shutdown deadline would cut short, naming both settings', () => {
+    expect(() => readConfig({ SHUTDOWN_TIMEOUT_MS: '8000' }, [])).toThrow(
+      'Invalid option "DRAIN_DELAY_MS": expected less than SHUTDOWN_TIMEOUT_MS (8000), got "10000 (the production default)"',
+    )
+    expect(() => readConfig({ DRAIN_DELAY_MS: '5000', SHUTDOWN_TIMEOUT_MS: '5000' }, [])).toThrow(
+      'expected less than SHUTDOWN_TIMEOUT_MS (5000), got "5000"',
+    )
+    expect(readConfig({ SHUTDOWN_TIMEOUT_MS: '8000' }, ['--demo']).drainDelayMs).toBe(0)
   })
 })

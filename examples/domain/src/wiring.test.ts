@@ -22,7 +22,7 @@ describe('startDeployment', () => {
     const lines: string[] = []
     const exit = vi.fn()
     const server = createServer((_req, res) => res.end('ok'))
-    const config = readConfig({ PORT: '0', TUNNEL: 'simulator' }, [])
+    const config = readConfig({ PORT: '0', TUNNEL: 'simulator', DRAIN_DELAY_MS: '0' }, [])
     const deployment = await startDeployment({
       config,
       logger: noopLogger,
@@ -36,6 +36,7 @@ describe('startDeployment', () => {
             const { port } = server.address() as AddressInfo
             resolve({
               url: `http://127.0.0.1:${port}`,
+              server,
               close: () =>
                 new Promise<void>((done) => {
                   order.push('close server')

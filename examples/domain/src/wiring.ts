@@ -1,5 +1,6 @@
 import type { Server } from 'node:http'
 import { createLogger, type HealthCheck, type Logger, type ScannerLogger } from '@scanner/core'
+import type { DrainableServer } from '@scanner/health'
 import { chooseTunnel, type TunnelChoice } from './cloudflared.js'
 import { createDemoSimulatorFiles, startDemoFaults, type DemoSimulatorFiles } from './demo.js'
 import type { DeploymentConfig } from './config.js'
@@ -94,6 +95,16 @@ export interface StoppableTunnel {
   ): () => void
 }
 
+/** A listening server as {@link startDeployment} needs it (see {@link listeningServer}). */
+export interface ListeningServer {
+  /** The local URL, for example `http://127.0.0.1:8000`. */
+  readonly url: string
+  /** The Node.js HTTP server; its keep-alive connections close after the drain has begun. */
+  readonly server: DrainableServer
+  /** Stops accepting, closes idle keep-alive connections, resolves when open requests are done. */
+  close(): Promise<void>
+}
+
 /** What a framework server hands to {@link startDeployment}. */
 export interface StartDeploymentOptions<T extends StoppableTunnel> {
   readonly config: DeploymentConfig
@@ -102,8 +113,11 @@ export interface StartDeploymentOptions<T extends StoppableTunnel> {
   readonly framework: string
   /** Path of the cloudflared simulator (`fakeCloudflaredPath` of `@scanner/tunnel/testing`). */
   readonly simulatorBin: string
-  /** Starts listening on `config.host`/`config.port`; resolves to the real URL and a closer. */
-  listen(): Promise<{ readonly url: string; close(): Promise<void> }>
+  /**
+   * Starts listening on `config.host`/`config.port`; resolves to the real URL, a closer and the
+   * Node.js HTTP server (while draining, its responses carry `Connection: close`).
+   */
+  listen(): Promise<ListeningServer>
   /** Creates and starts the tunnel supervisor for the chosen cloudflared. */
   startTunnel(choice: Exclude<TunnelChoice, { kind: 'off' }>, localUrl: string): T
   /** Turns readiness to 503 (`health.drain()`), first step of the shutdown. */
@@ -207,7 +221,13 @@ export async function startDeployment<T extends StoppableTunnel>(
         run: async () => {
           stopFaults()
           await options.drain()
-          if (config.drainDelayMs > 0) await sleep(config.drainDelayMs)
+          if (config.drainDelayMs > 0) {
+            logger.info(
+              { drainDelayMs: config.drainDelayMs },
+              `draining: still serving for ${String(config.drainDelayMs / 1000)} s so balancers see readiness 503 (a second Ctrl-C stops at once)`,
+            )
+            await sleep(config.drainDelayMs)
+          }
         },
       },
       ...(tunnel === undefined ? [] : [{ name: 'stop tunnel', run: () => tunnel.stop() }]),
@@ -389,13 +409,14 @@ export function serverUrl(server: Pick<Server, 'address'>): string {
 }
 
 /**
- * What `listen` hands to {@link startDeployment} for a listening Node HTTP server: its URL and
- * a `close()` that stops accepting, closes idle keep-alive connections and resolves once the
- * open requests are done.
+ * What `listen` hands to {@link startDeployment} for a listening Node HTTP server: its URL, the
+ * server, and a `close()` that stops accepting, closes idle keep-alive connections and resolves
+ * once the open requests are done.
  */
-export function listeningServer(server: Server): { url: string; close(): Promise<void> } {
+export function listeningServer(server: Server): ListeningServer {
   return {
     url: serverUrl(server),
+    server,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => {

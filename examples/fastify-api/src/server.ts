@@ -42,5 +42,5 @@ await app.register(
 // --- Start, tunnel, shutdown ---------------------------------------------------------------
 await services.start('fastify', async () => {
   await app.listen({ port: config.port, host: config.host })
-  return { url: serverUrl(app.server), close: () => app.close() }
+  return { url: serverUrl(app.server), server: app.server, close: () => app.close() }
 })

@@ -88,6 +88,12 @@ describe('examples/watchdog', () => {
     expect(rotate).toContain('systemctl reload scanner-tunnel.service')
     const directives = rotate.split('\n').filter((l) => !l.trim().startsWith('#'))
     expect(directives.join('\n')).not.toContain('copytruncate')
+    // Any number of rotations a day: dateext names one file per day ("already exists,
+    // skipping rotation" on the second), so numbered files are used.
+    expect(directives.join('\n')).not.toMatch(/\bdateext\b/)
+    expect(directives.join('\n')).toMatch(/^\s*maxsize\s/m)
+    // No static user: the service (DynamicUser=yes by default) creates its files on reopen.
+    expect(directives.join('\n')).not.toMatch(/^\s*(su|create)\b/m)
     const unit = readFileSync(join(here, 'scanner-tunnel.service'), 'utf8')
     expect(unit).toContain('ExecReload=/bin/kill -HUP $MAINPID')
     expect(unit).toContain('ReadWritePaths=/var/log/scanner-tunnel')

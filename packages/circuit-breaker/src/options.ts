@@ -1,9 +1,10 @@
 import { checkNumber, invalidOption } from '@scanner/core'
 
 /**
- * Decides whether a finished call counts as a failure, from the final HTTP status and the
- * error the handler threw (if any). `run()` calls it with 200 for a resolved function and
- * 500 plus the error for a rejected one.
+ * Decides about a finished call (a failure for `isFailure`, ignored for `isIgnored`), from the
+ * final HTTP status and the error the handler threw (if any). `run()` calls it with 200 for a
+ * resolved function and 500 plus the error for a rejected one. 499 stands for a client that went
+ * away before the response ended.
  */
 export type IsFailure = (status: number, error: unknown) => boolean
 
@@ -55,6 +56,15 @@ export interface BreakerOptions {
    * @default (status) => status >= 500
    */
   readonly isFailure?: IsFailure
+  /**
+   * Decides whether a finished call is ignored: counted neither as a success nor as a failure
+   * (as resilience4j's ignored exceptions), so a client's bad requests can neither open a breaker
+   * nor dilute the failures that should. Checked before `isFailure`. An ignored half-open trial
+   * leaves the breaker half-open for the next request. `() => false` restores the behaviour of
+   * 0.1 (4xx counted as successes).
+   * @default (status) => status >= 400 && status < 500
+   */
+  readonly isIgnored?: IsFailure
 }
 
 /** Breaker settings with every default applied. */
@@ -67,6 +77,7 @@ export interface ResolvedBreakerOptions {
   readonly timeoutMs: number
   readonly capacity: number
   readonly isFailure: IsFailure
+  readonly isIgnored: IsFailure
 }
 
 /** Default breaker settings (one place, merged once per route). */
@@ -79,6 +90,7 @@ export const defaultBreakerOptions: ResolvedBreakerOptions = Object.freeze({
   timeoutMs: 10_000,
   capacity: Number.MAX_SAFE_INTEGER,
   isFailure: (status: number): boolean => status >= 500,
+  isIgnored: (status: number): boolean => status >= 400 && status < 500,
 })
 
 const MAX_TIMER = 2_147_483_647
@@ -101,6 +113,10 @@ export function resolveBreakerOptions(
   const isFailure = input.isFailure ?? base.isFailure
   if (typeof isFailure !== 'function') {
     throw invalidOption(name('isFailure'), 'a function', isFailure)
+  }
+  const isIgnored = input.isIgnored ?? base.isIgnored
+  if (typeof isIgnored !== 'function') {
+    throw invalidOption(name('isIgnored'), 'a function', isIgnored)
   }
   const rollingCountTimeoutMs = checkNumber(
     name('rollingCountTimeoutMs'),
@@ -144,5 +160,6 @@ export function resolveBreakerOptions(
       integer: true,
     }),
     isFailure,
+    isIgnored,
   }
 }

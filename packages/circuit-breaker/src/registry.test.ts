@@ -38,6 +38,7 @@ describe('createBreakerRegistry', () => {
       [{ timeoutMs: 'soon' }, 'timeoutMs'],
       [{ maxBreakers: 0 }, 'maxBreakers'],
       [{ isFailure: 3 }, 'isFailure'],
+      [{ isIgnored: 'yes' }, 'isIgnored'],
       [{ routes: { 'GET /x': { capacity: 0 } } }, 'routes["GET /x"].capacity'],
     ] as const
     for (const [options, name] of bad) {
@@ -190,10 +191,11 @@ describe('createBreakerRegistry', () => {
     await expect(route.run(() => 2)).resolves.toBe(2)
   })
 
-  it('honours isFailure', async () => {
+  it('honours isFailure (with isIgnored: () => false, the 0.1 behaviour for 4xx)', async () => {
     registry = createBreakerRegistry({
       volumeThreshold: 1,
       isFailure: (status) => status >= 400,
+      isIgnored: () => false,
     })
     const route = registry.get('GET /x')
     const call = route.acquire()
@@ -243,6 +245,7 @@ describe('createBreakerRegistry', () => {
         forced: undefined,
         requests: 4,
         successes: 1,
+        ignored: 0,
         failures: 2,
         timeouts: 0,
         rejections: 1,
@@ -294,4 +297,104 @@ describe('timers', () => {
     // The fixture's timers are 60 s long: exiting at all proves they are unref'd.
     expect(Date.now() - started).toBeLessThan(20_000)
   }, 30_000)
+})
+
+describe('ignored calls (4xx by default)', () => {
+  const end = (registry: BreakerRegistry, key: string, status: number): void => {
+    const call = registry.get(key).acquire()
+    if (!call.admitted) throw new Error(`rejected: ${call.code}`)
+    call.end(status)
+  }
+
+  it('counts 4xx neither as successes nor as failures: 502s with 404s between open', async () => {
+    registry = createBreakerRegistry({ volumeThreshold: 4 })
+    for (let i = 0; i < 3; i++) {
+      end(registry, 'GET /x', 502)
+      end(registry, 'GET /x', 404)
+      end(registry, 'GET /x', 404)
+    }
+    expect(registry.get('GET /x').state).toBe('closed')
+    end(registry, 'GET /x', 502)
+    await vi.advanceTimersByTimeAsync(0)
+    const route = registry.get('GET /x')
+    expect(route.state).toBe('open')
+    expect(route.stats()).toMatchObject({ successes: 0, failures: 4, ignored: 6, errorRate: 100 })
+  })
+
+  it('restores 0.1 (4xx are successes) with isIgnored: () => false', async () => {
+    registry = createBreakerRegistry({ volumeThreshold: 4, isIgnored: () => false })
+    for (let i = 0; i < 4; i++) {
+      end(registry, 'GET /x', 502)
+      end(registry, 'GET /x', 404)
+      end(registry, 'GET /x', 404)
+    }
+    await vi.advanceTimersByTimeAsync(0)
+    expect(registry.get('GET /x').state).toBe('closed')
+    expect(registry.get('GET /x').stats()).toMatchObject({ successes: 8, failures: 4, ignored: 0 })
+  })
+
+  it('an ignored half-open trial leaves the breaker half-open for the next trial', async () => {
+    registry = createBreakerRegistry({ volumeThreshold: 1, resetTimeoutMs: 1_000 })
+    end(registry, 'GET /x', 500)
+    await vi.advanceTimersByTimeAsync(1_000)
+    const route = registry.get('GET /x')
+    expect(route.state).toBe('half-open')
+    const trial = route.acquire()
+    expect(trial.admitted).toBe(true)
+    expect(route.acquire().admitted).toBe(false) // one trial at a time
+    if (trial.admitted) trial.end(404)
+    expect(route.state).toBe('half-open')
+    end(registry, 'GET /x', 200)
+    expect(route.state).toBe('closed')
+  })
+
+  it('a failed direct half-open trial reopens the breaker', async () => {
+    registry = createBreakerRegistry({ volumeThreshold: 1, resetTimeoutMs: 1_000 })
+    end(registry, 'GET /x', 500)
+    await vi.advanceTimersByTimeAsync(1_000)
+    end(registry, 'GET /x', 503)
+    await vi.advanceTimersByTimeAsync(0)
+    expect(registry.get('GET /x').state).toBe('open')
+  })
+})
+
+describe('deferred slow-call clock', () => {
+  it('starts at startClock(), not at acquire(true)', async () => {
+    registry = createBreakerRegistry({ timeoutMs: 100, volumeThreshold: 1 })
+    const route = registry.get('GET /upload')
+    const call = route.acquire(true)
+    if (!call.admitted) throw new Error('rejected')
+    await vi.advanceTimersByTimeAsync(10_000) // a slow upload: no clock yet
+    expect(route.stats()).toMatchObject({ timeouts: 0, state: 'closed' })
+    call.startClock()
+    call.startClock() // idempotent
+    await vi.advanceTimersByTimeAsync(99)
+    expect(route.stats().timeouts).toBe(0)
+    await vi.advanceTimersByTimeAsync(1)
+    expect(route.stats()).toMatchObject({ timeouts: 1, state: 'open' })
+  })
+
+  it('a call that ends before its clock started is never a timeout', async () => {
+    registry = createBreakerRegistry({ timeoutMs: 100 })
+    const route = registry.get('GET /upload')
+    const call = route.acquire(true)
+    if (!call.admitted) throw new Error('rejected')
+    await vi.advanceTimersByTimeAsync(1_000)
+    call.end(499)
+    call.startClock()
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(route.stats()).toMatchObject({ timeouts: 0, failures: 0, ignored: 1 })
+  })
+
+  it('defers the clock through fire() too (capacity set)', async () => {
+    registry = createBreakerRegistry({ timeoutMs: 100, capacity: 5, volumeThreshold: 1 })
+    const route = registry.get('GET /upload')
+    const call = route.acquire(true)
+    if (!call.admitted) throw new Error('rejected')
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(route.stats().timeouts).toBe(0)
+    call.startClock()
+    await vi.advanceTimersByTimeAsync(100)
+    expect(route.stats().timeouts).toBe(1)
+  })
 })

@@ -53,6 +53,8 @@ export interface BreakerStats {
   readonly requests: number
   /** Calls that succeeded. */
   readonly successes: number
+  /** Calls that ended ignored (`isIgnored`, by default 4xx): neither successes nor failures. */
+  readonly ignored: number
   /** Calls that failed, timeouts included. */
   readonly failures: number
   /** Calls slower than `timeoutMs` (also counted in `failures`). */
@@ -77,6 +79,11 @@ export interface BreakerCall {
    * calls after the slow-call limit fired, do nothing.
    */
   end(status: number, error?: unknown): void
+  /**
+   * Starts the slow-call clock of a call admitted with `acquire(true)` (for example once the
+   * request body was received). Idempotent; does nothing after `end()`.
+   */
+  startClock(): void
 }
 
 /** A refused call: answer 503 with `Retry-After: retryAfter`. */
@@ -98,8 +105,9 @@ export interface RouteBreaker {
    * Asks to run one call. Returns a {@link BreakerCall} to report the outcome to, or a
    * {@link BreakerRejection} when the breaker is open (or half-open with its trial running,
    * or at `capacity`). Synchronous and allocation-light: this is the middleware hot path.
+   * With `deferClock`, the slow-call clock starts at `call.startClock()` instead of now.
    */
-  acquire(): BreakerCall | BreakerRejection
+  acquire(deferClock?: boolean): BreakerCall | BreakerRejection
   /**
    * Runs `fn` through the breaker: rejects with {@link BreakerOpenError} while open and with
    * {@link BreakerTimeoutError} after `timeoutMs` (aborting `signal`), and rethrows `fn`'s
@@ -200,14 +208,21 @@ export function routeKey(method: string, pattern: string | undefined): string {
 }
 
 const STATE_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, 'half-open': 1, open: 2 }
-const RESULTS = ['success', 'failure', 'timeout', 'rejected'] as const
+const RESULTS = ['success', 'failure', 'timeout', 'rejected', 'ignored'] as const
 const STATES = ['closed', 'half-open', 'open'] as const
 /** Rejection reason of calls that failed by status alone (no error object is allocated). */
 const STATUS_FAILURE = Object.freeze({ code: 'ERR_BREAKER_STATUS' })
 const noop = (): void => undefined
 /** The arguments a fire() event carries; calls admitted directly have none. */
 const NO_ARGS: readonly unknown[] = Object.freeze([])
-const UNPROTECTED: BreakerCall = Object.freeze({ admitted: true as const, end: noop })
+const UNPROTECTED: BreakerCall = Object.freeze({
+  admitted: true as const,
+  end: noop,
+  startClock: noop,
+})
+const SUCCESS = 0
+const FAILURE = 1
+const IGNORED = 2
 
 type Metrics = ReturnType<typeof createMetrics>
 
@@ -220,7 +235,7 @@ function createMetrics(registry: Registry | undefined) {
     }),
     calls: m.counter({
       name: 'breaker_calls_total',
-      help: 'Calls per route and result (success, failure, timeout, rejected)',
+      help: 'Calls per route and result (success, failure, timeout, rejected, ignored)',
       labelNames: ['route', 'result'],
     }),
     transitions: m.counter({
@@ -252,6 +267,8 @@ class Call implements BreakerCall, Task {
    * outcome is reported to opossum when it ends (see `Route.acquire`).
    */
   direct = false
+  /** The slow-call clock waits for `startClock()`. */
+  deferred = false
   /** When the call started (ms since the epoch), for the latency opossum records. */
   startedAt = 0
   /** When the slow-call limit fires (ms since the epoch); 0 without a limit. */
@@ -272,14 +289,22 @@ class Call implements BreakerCall, Task {
     return new Promise((resolve, reject) => {
       this.#resolve = resolve
       this.#reject = reject
-      this.#route.track(this)
+      if (!this.deferred) this.#route.track(this)
     })
+  }
+
+  startClock(): void {
+    if (!this.deferred || this.settled) return
+    this.deferred = false
+    this.startedAt = Date.now()
+    if (this.started) this.#route.track(this, this.startedAt)
   }
 
   timeout(): void {
     if (this.settled) return
     this.settled = true
     const route = this.#route
+    route.release(this)
     const error = new BreakerTimeoutError(route.options.timeoutMs, { key: route.key })
     route.record('timeout')
     this.controller?.abort(error)
@@ -292,13 +317,24 @@ class Call implements BreakerCall, Task {
     this.settled = true
     const route = this.#route
     route.untrack(this)
-    let failed: boolean
+    route.release(this)
+    let outcome: number
     try {
-      failed = route.options.isFailure(status, error)
+      const o = route.options
+      outcome = o.isIgnored(status, error)
+        ? IGNORED
+        : o.isFailure(status, error)
+          ? FAILURE
+          : SUCCESS
     } catch {
-      failed = status >= 500
+      outcome = status >= 500 ? FAILURE : SUCCESS
     }
-    if (failed) {
+    if (outcome === IGNORED) {
+      route.record('ignored')
+      // Through fire() (a capacity limit, a forced-closed breaker, run()) the call must settle:
+      // opossum then counts it as a success.
+      if (!this.direct) this.#resolve?.(undefined)
+    } else if (outcome === FAILURE) {
       route.record('failure')
       if (this.direct) route.reportFailure(error ?? STATUS_FAILURE)
       else this.#reject?.(error ?? STATUS_FAILURE)
@@ -338,6 +374,9 @@ class Route implements RouteBreaker {
   #oldest: Call | undefined
   #newest: Call | undefined
   #timer: NodeJS.Timeout | undefined
+  /** The half-open trial admitted directly, while it runs. */
+  #trial: Call | undefined
+  #ignored = 0
   /** Whether closed-state calls may skip fire() (no capacity limit to enforce through it). */
   readonly #direct: boolean
 
@@ -472,6 +511,7 @@ class Route implements RouteBreaker {
   record(result: (typeof RESULTS)[number]): void {
     if (result === 'success') this.#successes++
     else if (result === 'rejected') this.#rejections++
+    else if (result === 'ignored') this.#ignored++
     else {
       this.#failures++
       if (result === 'timeout') this.#timeouts++
@@ -483,28 +523,38 @@ class Route implements RouteBreaker {
     const forced = this.#forced
     if (forced !== undefined) return forced === 'open'
     const cb = this.#cb
-    return cb.opened || (cb.halfOpen && !cb.pendingClose)
+    if (cb.opened) return true
+    if (!cb.halfOpen) return false
+    // Half-open: one trial at a time. Direct trials are tracked here (opossum's pendingClose is
+    // only consumed by fire(), which a direct trial skips).
+    return this.#direct ? this.#trial !== undefined : !cb.pendingClose
   }
 
-  acquire(): BreakerCall | BreakerRejection {
+  acquire(deferClock = false): BreakerCall | BreakerRejection {
     this.#requests++
     if (this.#rejecting()) return this.#reject('ERR_BREAKER_OPEN')
     const cb = this.#cb
     // Evicted or closed: let the request through unprotected rather than fail it.
     if (cb.isShutdown) return UNPROTECTED
-    if (this.#direct && cb.closed && cb.enabled && this.#forced === undefined) {
-      // Closed, no capacity limit: opossum would run the call at once, and only its outcome
-      // matters to it. Skip fire()'s promises and timers per request and report the outcome
-      // when the call ends (reportSuccess / reportFailure): the same counts in opossum's window
-      // and the same open decision, made by opossum, at a fraction of the cost.
+    if (this.#direct && cb.enabled && this.#forced === undefined) {
+      // Closed (or a half-open trial), no capacity limit: opossum would run the call at once,
+      // and only its outcome matters to it. Skip fire()'s promises and timers per request and
+      // report the outcome when the call ends (reportSuccess / reportFailure): the same counts
+      // in opossum's window and the same decisions, made by opossum, at a fraction of the cost.
+      // An ignored call reports nothing: a half-open breaker then admits the next trial.
       const call = new Call(this)
       call.direct = true
       call.started = true
-      call.startedAt = Date.now()
-      this.track(call, call.startedAt)
+      if (cb.halfOpen) this.#trial = call
+      if (deferClock) call.deferred = true
+      else {
+        call.startedAt = Date.now()
+        this.track(call, call.startedAt)
+      }
       return call
     }
     const call = new Call(this)
+    call.deferred = deferClock
     this.#cb.fire(call).then(noop, noop)
     if (!call.started) return this.#reject('ERR_BREAKER_CAPACITY')
     return call
@@ -517,7 +567,8 @@ class Route implements RouteBreaker {
     // Opossum's own listeners of these events update its window (fires, successes) and close
     // a half-open breaker on success, exactly as after a fire() that resolved.
     cb.emit('fire', NO_ARGS)
-    cb.emit('success', undefined, Date.now() - startedAt)
+    const now = Date.now()
+    cb.emit('success', undefined, startedAt === 0 ? 0 : now - startedAt)
   }
 
   /** Reports a call admitted directly (closed breaker) that failed: opossum decides on opening. */
@@ -527,6 +578,11 @@ class Route implements RouteBreaker {
     // Opossum gets what the handler threw, as with fire(): not always an Error.
     // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     cb.fire({ start: () => Promise.reject(error) }).then(noop, noop)
+  }
+
+  /** Forgets a settled call as the running half-open trial. */
+  release(call: Call): void {
+    if (this.#trial === call) this.#trial = undefined
   }
 
   #reject(code: BreakerRejection['code']): BreakerRejection {
@@ -594,6 +650,7 @@ class Route implements RouteBreaker {
       forced: this.#forced,
       requests: this.#requests,
       successes: this.#successes,
+      ignored: this.#ignored,
       failures: this.#failures,
       timeouts: this.#timeouts,
       rejections: this.#rejections,
@@ -621,7 +678,9 @@ class Route implements RouteBreaker {
     this.#cb.shutdown()
     this.#cb = this.#createBreaker()
     this.#forced = undefined
+    this.#trial = undefined
     this.#requests = this.#successes = this.#failures = this.#timeouts = this.#rejections = 0
+    this.#ignored = 0
     this.#sync()
   }
 

@@ -1,8 +1,11 @@
+import type { AddressInfo } from 'node:net'
 import { createBreakerRegistry } from '@scanner/circuit-breaker'
 import { fastifyBreakerPlugin } from '@scanner/circuit-breaker/fastify'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import { describe, expect, it } from 'vitest'
-import { describeAdapter, type MakeClient } from './contract.js'
+import { describeAdapter, type Client, type MakeClient } from './contract.js'
+import { describeRouteKeys, type MakeMountedClient } from './route-keys.js'
+import { describeClientFaults, type MakeEchoServer } from './client-faults.js'
 
 const makeClient: MakeClient = async (registry, options, routes) => {
   const app = Fastify({ logger: false })
@@ -13,6 +16,10 @@ const makeClient: MakeClient = async (registry, options, routes) => {
       return reply.code(status).send(body)
     })
   }
+  return injectClient(app)
+}
+
+async function injectClient(app: FastifyInstance): Promise<Client> {
   await app.ready()
   return {
     async request(path, headers = {}) {
@@ -31,6 +38,43 @@ const makeClient: MakeClient = async (registry, options, routes) => {
 
 // Without a valid X-Request-Id, Fastify's own request.id (genReqId) is used.
 describeAdapter('fastify', makeClient, { generatedRequestId: /^req-\d+$/ })
+
+const makeMountedClient: MakeMountedClient = async (registry) => {
+  const app = Fastify({ logger: false })
+  await app.register(fastifyBreakerPlugin, { registry })
+  await app.register(
+    async (tenant) => {
+      await tenant.register(
+        (shop, _options, done) => {
+          shop.get('/orders/:id', () => ({ ok: true }))
+          done()
+        },
+        { prefix: '/shops/:shop' },
+      )
+      tenant.get('/down', (_request, reply) => reply.code(502).send({ ok: false }))
+    },
+    { prefix: '/t/:tenant' },
+  )
+  return injectClient(app)
+}
+
+describeRouteKeys('fastify', makeMountedClient)
+
+const makeEchoServer: MakeEchoServer = async (registry, options) => {
+  const app = Fastify({ logger: false })
+  await app.register(fastifyBreakerPlugin, { registry, ...options })
+  app.post('/api/echo', (request) => request.body)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  return {
+    port: (app.server.address() as AddressInfo).port,
+    async close() {
+      app.server.closeAllConnections()
+      await app.close()
+    },
+  }
+}
+
+describeClientFaults('fastify', makeEchoServer)
 
 describe('fastify plugin registration', () => {
   it('declares its request property once, so it can be registered more than once', async () => {

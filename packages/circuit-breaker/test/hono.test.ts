@@ -4,6 +4,8 @@ import { getRequestListener } from '@hono/node-server'
 import { Hono } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { describeAdapter, socketClient, type MakeClient, type RouteDef } from './contract.js'
+import { describeRouteKeys, type MakeMountedClient } from './route-keys.js'
+import { describeClientFaults, type MakeEchoServer } from './client-faults.js'
 import type { BreakerRegistry } from '@scanner/circuit-breaker'
 import type { HonoBreakerOptions } from '@scanner/circuit-breaker/hono'
 
@@ -13,9 +15,10 @@ function createApp(
   routes: readonly RouteDef[],
 ): Hono {
   const app = new Hono()
-  const { middleware, onError } = createHonoBreaker(registry, options)
+  const { middleware, onError, notFound } = createHonoBreaker(registry, options)
   app.use(middleware)
   app.onError(onError)
+  app.notFound(notFound)
   for (const route of routes) {
     app.get(route.path, async (c) => {
       const { status, body } = await route.handler(c.req.param())
@@ -50,5 +53,44 @@ const makeNodeClient: MakeClient = (registry, options, routes) => {
 }
 
 describeAdapter('hono', makeClient)
-// The Fetch API run above proves unique IDs over 100,000 errors with the same adapter code.
-describeAdapter('hono on @hono/node-server', makeNodeClient, { uniqueErrors: 10_000 })
+describeAdapter('hono on @hono/node-server', makeNodeClient)
+
+const makeMountedClient: MakeMountedClient = (registry) => {
+  const app = new Hono()
+  const { middleware, onError } = createHonoBreaker(registry)
+  app.use(middleware)
+  app.onError(onError)
+  const shop = new Hono().get('/orders/:id', (c) => c.json({ ok: true }))
+  const tenant = new Hono()
+    .route('/shops/:shop', shop)
+    .get('/down', (c) => c.json({ ok: false }, 502))
+  app.route('/t/:tenant', tenant)
+  return Promise.resolve({
+    async request(path, headers = {}) {
+      const res = await app.request(path, { headers })
+      const text = await res.text()
+      return { status: res.status, header: (name) => res.headers.get(name), text }
+    },
+    close: () => Promise.resolve(),
+  })
+}
+
+describeRouteKeys('hono', makeMountedClient)
+
+// The handler reads the body itself (`await c.req.json()`), under @hono/node-server.
+const makeEchoServer: MakeEchoServer = async (registry, options) => {
+  const app = new Hono()
+  const { middleware, onError } = createHonoBreaker(registry, options)
+  app.use(middleware)
+  app.onError(onError)
+  app.post('/api/echo', async (c) => c.json(await c.req.json()))
+  const listener = getRequestListener(app.fetch)
+  const client = await socketClient(
+    createServer((req, res) => {
+      void listener(req, res)
+    }).listen(0, '127.0.0.1'),
+  )
+  return { port: client.port, close: () => client.close() }
+}
+
+describeClientFaults('hono on @hono/node-server', makeEchoServer)

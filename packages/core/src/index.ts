@@ -32,6 +32,8 @@ export {
   logFiles,
 } from './logger.js'
 export type { Logger, LogFn, CreateLoggerOptions, ScannerLogger } from './logger.js'
+export { outputLimitDefaults } from './log-limit.js'
+export type { OutputLimitOptions } from './log-limit.js'
 export type { HealthCheck, HealthCheckDetails, HealthStatus } from './check.js'
 export { defineMetrics, METRIC_PREFIX } from './metrics.js'
 export type { MetricFactory } from './metrics.js'

@@ -96,10 +96,83 @@ describe('createLogger log directory', () => {
     ])
     expect(read(logFiles.errors)).toEqual(['an error', 'a fatal'])
     expect(read(logFiles.health)).toEqual(['health result'])
-    expect(read(logFiles.cloudflared)).toEqual(['cloudflared line'])
+    expect(readFileSync(join(dir, logFiles.cloudflared), 'utf8')).toBe('cloudflared line\n')
     for (const file of Object.values(logFiles)) {
       expect(statSync(join(dir, file)).mode & 0o777).toBe(0o640)
     }
+  })
+
+  it('routes by the first module: a DNS monitor under the health logger writes health_checks.log', () => {
+    const logger = createLogger({ destination: false, logDir: dir })
+    // The CLI passes child({ module: 'health' }); the DNS monitor adds child({ module: 'dns' }).
+    logger
+      .child({ module: 'health' })
+      .child({ module: 'dns' })
+      .warn({ state: 'failed' }, 'dns failure')
+    logger.child({ module: 'dns' }).info('dns alone')
+    logger.child({ module: 'cloudflared' }).info({ module: 'other' }, 'field after the binding')
+    logger.closeFiles()
+    const health = readFileSync(join(dir, logFiles.health), 'utf8').trim().split('\n')
+    expect(health.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
+      'dns failure',
+      'dns alone',
+    ])
+    expect(readFileSync(join(dir, logFiles.cloudflared), 'utf8')).toBe('field after the binding\n')
+  })
+
+  it('writes child output raw, once per file, to cloudflared.log and a configurable origin file', () => {
+    const logger = createLogger({ destination: false, logDir: dir, originLogFile: 'django.log' })
+    const quoted = 'GET /api "quoted" \\ back\tslash'
+    logger.child({ module: 'origin' }).info({ stream: 'stdout' }, quoted)
+    logger.child({ module: 'cloudflared' }).error('2024-01-01T00:00:00Z ERR boom')
+    logger.closeFiles()
+    expect(readFileSync(join(dir, 'django.log'), 'utf8')).toBe(`${quoted}\n`)
+    expect(statSync(join(dir, 'django.log')).mode & 0o777).toBe(0o640)
+    expect(readFileSync(join(dir, logFiles.cloudflared), 'utf8')).toBe(
+      '2024-01-01T00:00:00Z ERR boom\n',
+    )
+    const monitor = readFileSync(join(dir, logFiles.monitor), 'utf8').trim().split('\n')
+    expect(monitor).toHaveLength(2)
+    const errors = readFileSync(join(dir, logFiles.errors), 'utf8').trim().split('\n')
+    expect(errors).toHaveLength(1)
+    expect(() => createLogger({ destination: false, originLogFile: '../x.log' })).toThrow(
+      '"originLogFile"',
+    )
+    expect(() => createLogger({ destination: false, originLogFile: 'cloudflared.log' })).toThrow(
+      '"originLogFile"',
+    )
+  })
+
+  it('turns a flood of near-identical child lines into a bounded number of bytes', () => {
+    const out = memory()
+    // A window longer than the loop, so the count does not depend on the machine's speed.
+    const logger = createLogger({
+      destination: out,
+      logDir: dir,
+      outputLimit: { windowMs: 3_600_000 },
+    })
+    const cf = logger.child({ module: 'cloudflared', tunnel: 'cloudflared' })
+    let offered = 0
+    for (let i = 0; i < 50_000; i++) {
+      const line = `2026-11-28T10:22:${String(i % 60).padStart(2, '0')}Z ERR Unable to establish connection with Cloudflare edge error="DialContext error: dial tcp 127.0.0.1:${7000 + (i % 900)}: connect: connection refused" connIndex=${i % 4}`
+      offered += line.length + 1
+      cf.error(line)
+      cf.warn(`2026-11-28T10:22:31Z WRN observer channel buffer is full`)
+    }
+    logger.closeFiles()
+    const raw = readFileSync(join(dir, logFiles.cloudflared), 'utf8')
+    const written = Object.values(logFiles)
+      .map((f) => statSync(join(dir, f)).size)
+      .reduce((a, b) => a + b, 0)
+    // 5 lines of each shape and one summary each, not 100 000 lines.
+    expect(
+      raw.split('\n').filter((l) => l.includes('ERR Unable') && !l.includes('repeated')),
+    ).toHaveLength(5)
+    expect(raw).toMatch(/scanner: … repeated 49995 times in \d+\.\d s: .*ERR Unable to establish/)
+    expect(raw).toMatch(/… repeated 49995 times in \d+\.\d s: .*observer channel buffer is full/)
+    expect(out.lines.length).toBeLessThanOrEqual(12)
+    expect(written).toBeLessThan(20_000)
+    expect(offered).toBeGreaterThan(5_000_000)
   })
 
   it('does not route on a module name that only appears in a message', () => {

@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import { pino } from 'pino'
 import type { DestinationStream, LevelWithSilent, Logger as PinoLogger } from 'pino'
 import { ScannerError, invalidOption } from './errors.js'
+import { OutputLimiter } from './log-limit.js'
+import type { OutputLimitOptions } from './log-limit.js'
 
 /** One logging method, pino style: an object first, then a message. */
 export interface LogFn {
@@ -76,15 +78,24 @@ export function defaultRedactPaths(): string[] {
 
 /** Names of the files written in a log directory. */
 export const logFiles = Object.freeze({
-  /** Every record. */
+  /** Every record (JSON lines). */
   monitor: 'tunnel_monitor.log',
-  /** Records at level error and above. */
+  /** Records at level error and above (JSON lines). */
   errors: 'tunnel_errors.log',
-  /** Records whose `module` binding is `health`. */
+  /** Records with a `module` binding `health` or `dns` (JSON lines). */
   health: 'health_checks.log',
-  /** Records whose `module` binding is `cloudflared` (the child's own output). */
+  /** cloudflared's own output: module `cloudflared`, the text as printed (one line per line). */
   cloudflared: 'cloudflared.log',
+  /**
+   * The origin service's output: module `origin`, the text as printed. The name is
+   * configurable ({@link CreateLoggerOptions.originLogFile}).
+   */
+  origin: 'origin.log',
 })
+
+/** Modules whose records are a child process's output, written raw to their own file. */
+const OUTPUT_MODULES = Object.freeze(['cloudflared', 'origin'] as const)
+type OutputModule = (typeof OUTPUT_MODULES)[number]
 
 /** Options of {@link createLogger}. */
 export interface CreateLoggerOptions {
@@ -117,13 +128,27 @@ export interface CreateLoggerOptions {
    * @default standard output
    */
   readonly destination?: DestinationStream | false
+  /**
+   * File name (in `logDir`) of the origin service's output, for example `django.log`.
+   * @default 'origin.log'
+   */
+  readonly originLogFile?: string
+  /**
+   * Rate limit of child output (records of module `cloudflared` or `origin`), applied once
+   * before every destination: lines of one shape are written `repeats` times per window and
+   * then summarised as `… repeated N times in T s: <line>`; each source is also held to
+   * `linesPerSecond` (bursts of `burst`), the excess summarised as `… N lines dropped by the
+   * rate limit`. `false` writes every line.
+   * @default { repeats: 5, windowMs: 10000, linesPerSecond: 100, burst: 1000 }
+   */
+  readonly outputLimit?: OutputLimitOptions | false
 }
 
 /** A pino logger made by {@link createLogger}, with file reopening for logrotate. */
 export interface ScannerLogger extends PinoLogger {
   /** Reopens the log-directory files (call it on SIGHUP after logrotate moved them). */
   reopen(): void
-  /** Flushes and closes the log-directory files. */
+  /** Writes the pending rate-limit summaries, then flushes and closes the log-directory files. */
   closeFiles(): void
 }
 
@@ -175,16 +200,39 @@ function checkLogDir(dir: string): void {
 }
 
 const LEVEL_RE = /^\{"level":(\d+)/
-const MODULE_MARK = '"module":"'
+const MODULE_RE = /"module":"((?:[^"\\]|\\.)*)"/g
 
-function moduleOf(line: string): string | undefined {
-  if (!line.includes(MODULE_MARK)) return undefined
-  try {
-    const record = JSON.parse(line) as { module?: unknown }
-    return typeof record.module === 'string' ? record.module : undefined
-  } catch {
-    return undefined
+/**
+ * Every `module` value of a record, in order. Nested child loggers repeat the key (the DNS
+ * monitor under the CLI writes `"module":"health"` then `"module":"dns"`); `JSON.parse` would
+ * keep only the last, so the router reads them all and goes by the first.
+ */
+function modulesOf(line: string): string[] {
+  if (!line.includes('"module":"')) return []
+  const out: string[] = []
+  for (const m of line.matchAll(MODULE_RE)) out.push(m[1] ?? '')
+  return out
+}
+
+const LEVEL_METHODS: readonly [number, 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'][] =
+  [
+    [60, 'fatal'],
+    [50, 'error'],
+    [40, 'warn'],
+    [30, 'info'],
+    [20, 'debug'],
+    [10, 'trace'],
+  ]
+
+function levelMethod(level: number): 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' {
+  return LEVEL_METHODS.find(([n]) => level >= n)?.[1] ?? 'trace'
+}
+
+function checkFileName(name: unknown): string {
+  if (typeof name !== 'string' || !/^[\w][\w.-]{0,200}$/.test(name) || name.includes('..')) {
+    throw invalidOption('originLogFile', 'a plain file name such as "django.log"', name)
   }
+  return name
 }
 
 function scrubber(secrets: readonly string[]): (line: string) => string {
@@ -203,9 +251,10 @@ function scrubber(secrets: readonly string[]): (line: string) => string {
 
 /**
  * Creates a pino logger that redacts secrets and, optionally, writes the original watchdog's
- * log directory: `tunnel_monitor.log` (every record), `tunnel_errors.log` (error and above),
- * `health_checks.log` (module `health`) and `cloudflared.log` (module `cloudflared`), files
- * created with mode 0640.
+ * log directory ({@link logFiles}), files created with mode 0640: `tunnel_monitor.log` (every
+ * record), `tunnel_errors.log` (error and above), `health_checks.log` (module `health` or
+ * `dns`), all JSON lines, and `cloudflared.log` / `origin.log` (the child's text as printed).
+ * Child output is rate limited once, before every destination ({@link CreateLoggerOptions.outputLimit}).
  *
  * @throws {ScannerError} `ERR_CORE_LOG_DIR` when `logDir` is missing, not a directory or not writable.
  * @example
@@ -219,18 +268,32 @@ export function createLogger(options: CreateLoggerOptions = {}): ScannerLogger {
   if (typeof options !== 'object' || options === null) {
     throw invalidOption('options', 'an object', options)
   }
-  const { logDir, redact = [], secrets = [] } = options
+  const { logDir, redact = [], secrets = [], outputLimit = {} } = options
   if (!Array.isArray(redact)) throw invalidOption('redact', 'an array of strings', redact)
   if (!Array.isArray(secrets)) throw invalidOption('secrets', 'an array of strings', secrets, false)
   if (logDir !== undefined && (typeof logDir !== 'string' || logDir === '')) {
     throw invalidOption('logDir', 'a directory path', logDir)
+  }
+  const originFile = checkFileName(options.originLogFile ?? logFiles.origin)
+  if (Object.entries(logFiles).some(([key, file]) => key !== 'origin' && file === originFile)) {
+    throw invalidOption('originLogFile', 'a name other than the other log files', originFile)
+  }
+  if (outputLimit !== false && (typeof outputLimit !== 'object' || outputLimit === null)) {
+    throw invalidOption('outputLimit', 'an object or false', outputLimit)
+  }
+  if (outputLimit !== false) {
+    for (const [key, value] of Object.entries(outputLimit)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+        throw invalidOption(`outputLimit.${key}`, 'a number >= 1', value)
+      }
+    }
   }
 
   const files: Partial<Record<keyof typeof logFiles, FileSink>> = {}
   if (logDir !== undefined) {
     checkLogDir(logDir)
     for (const [key, file] of Object.entries(logFiles) as [keyof typeof logFiles, string][]) {
-      files[key] = openSink(join(logDir, file))
+      files[key] = openSink(join(logDir, key === 'origin' ? originFile : file))
     }
   }
   const primary =
@@ -238,18 +301,37 @@ export function createLogger(options: CreateLoggerOptions = {}): ScannerLogger {
       ? undefined
       : (options.destination ?? pino.destination({ dest: 1, sync: true }))
   const scrub = scrubber(secrets)
+  const limiter = outputLimit === false ? undefined : new OutputLimiter(outputLimit)
+  /** Set while a summary record is written: it passes the limiter, marked in the raw file. */
+  let summarising = false
 
   const destination: DestinationStream = {
     write(raw: string) {
       const line = scrub(raw)
+      const modules = modulesOf(line)
+      const first = modules[0]
+      const output = OUTPUT_MODULES.find((m) => m === first)
+      let text: string | undefined
+      if (output !== undefined && (limiter !== undefined || logDir !== undefined)) {
+        try {
+          const record = JSON.parse(line) as { msg?: unknown; level?: unknown }
+          text = typeof record.msg === 'string' ? record.msg : ''
+          const level = typeof record.level === 'number' ? record.level : 30
+          if (!summarising && limiter?.admit(output, text, level) === false) return
+        } catch {
+          text = undefined
+        }
+      }
       primary?.write(line)
       if (logDir === undefined) return
       files.monitor?.write(line)
       const level = Number(LEVEL_RE.exec(line)?.[1] ?? 30)
       if (level >= 50) files.errors?.write(line)
-      const mod = moduleOf(line)
-      if (mod === 'health') files.health?.write(line)
-      else if (mod === 'cloudflared') files.cloudflared?.write(line)
+      if (modules.includes('health') || modules.includes('dns')) files.health?.write(line)
+      if (output !== undefined && text !== undefined) {
+        const stamp = summarising ? `${new Date().toISOString()} scanner: ` : ''
+        files[output]?.write(`${stamp}${text}\n`)
+      }
     },
   }
 
@@ -264,10 +346,34 @@ export function createLogger(options: CreateLoggerOptions = {}): ScannerLogger {
     },
     destination,
   ) as ScannerLogger
+
+  const summarise = (all: boolean): void => {
+    if (limiter === undefined) return
+    for (const summary of limiter.drain(all)) {
+      summarising = true
+      try {
+        logger
+          .child({ module: summary.source as OutputModule })
+          [levelMethod(summary.level)]({ repeated: summary.count, summary: true }, summary.message)
+      } finally {
+        summarising = false
+      }
+    }
+  }
+  const timer =
+    limiter === undefined
+      ? undefined
+      : setInterval(() => {
+          summarise(false)
+        }, 1000)
+  timer?.unref()
+
   logger.reopen = () => {
     for (const sink of Object.values(files)) sink.reopen()
   }
   logger.closeFiles = () => {
+    summarise(true)
+    if (timer !== undefined) clearInterval(timer)
     for (const sink of Object.values(files)) sink.end()
   }
   return logger

@@ -3,6 +3,7 @@ import {
   checkOneOf,
   invalidOption,
   noopLogger,
+  ScannerError,
   type HealthCheck,
   type Logger,
 } from '@scanner/core'
@@ -23,6 +24,7 @@ import {
   type RunResult,
 } from './internal/runner.js'
 import { SystemSampler, type SystemSnapshot } from './internal/system.js'
+import { startOperator, type OperatorOptions, type OperatorServer } from './operator.js'
 
 /** The four endpoints served under the prefix. */
 export type HealthEndpoint = 'basic' | 'detailed' | 'ready' | 'live'
@@ -63,8 +65,9 @@ export interface DetailsAuthorization {
    */
   readonly token?: string
   /**
-   * Also show details to loopback callers (socket on 127.0.0.0/8 or ::1, and no proxy header
-   * such as `X-Forwarded-For`, `Forwarded` or `CF-Connecting-IP`).
+   * Also show details to loopback callers (socket on 127.0.0.0/8 or ::1, and none of the
+   * headers a proxy or Cloudflare's edge adds: `CF-Ray`, `CF-Visitor`, `CDN-Loop`,
+   * `X-Forwarded-*`, `Forwarded`, `Via`, `X-Real-IP`, `CF-Connecting-IP`, ...; see the README).
    * @default true
    */
   readonly loopback?: boolean
@@ -171,7 +174,21 @@ export interface Health {
   run(): Promise<HealthReport>
   /** Flips readiness to 503 `{"status":"draining"}` for a graceful shutdown; liveness stays 200. */
   drain(): void
-  /** Drains, aborts running checks and forgets cached results. Idempotent. */
+  /**
+   * Serves the operator endpoints on their own `node:http` listener (default `127.0.0.1`, no
+   * framework): the health endpoints with details shown to every caller of that port,
+   * `/metrics` from `options.metrics`, and `options.routes`. Resolves once it listens; rejects
+   * with a `TypeError` (`ERR_SCANNER_INVALID_OPTION`) for a bad option, `ERR_HEALTH_OPERATOR_LISTEN`
+   * when the port cannot be bound, `ERR_HEALTH_CLOSED` after {@link Health.close}.
+   *
+   * @example
+   * ```ts
+   * const operator = await health.listenOperator({ port: 9464, metrics: registry })
+   * // curl http://127.0.0.1:9464/health/detailed/ and /metrics; closed by health.close()
+   * ```
+   */
+  listenOperator(options?: OperatorOptions): Promise<OperatorServer>
+  /** Drains, aborts running checks, forgets cached results, closes the operator ports. Idempotent. */
   close(): Promise<void>
 }
 
@@ -191,20 +208,33 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 const HEALTH_JSON_TYPE = 'application/health+json; charset=utf-8'
 // A fresh headers object per response (some servers, @hono/node-server, add to it), built as a
 // literal: V8 creates one several times faster than it copies a frozen template with a spread.
-const jsonHeaders = (): Record<string, string> => ({
+// `content-length` is the length of the GET body, HEAD included (RFC 9110 §9.3.2), so every
+// framework sends one (Express's writeHead().end() would otherwise go chunked).
+const jsonHeaders = (length: number): Record<string, string> => ({
   'content-type': JSON_TYPE,
   'cache-control': 'no-store',
+  'content-length': String(length),
 })
-const healthJsonHeaders = (): Record<string, string> => ({
+const healthJsonHeaders = (length: number): Record<string, string> => ({
   'content-type': HEALTH_JSON_TYPE,
   'cache-control': 'no-store',
+  'content-length': String(length),
 })
-const notAllowedHeaders = (): Record<string, string> => ({
+const notAllowedHeaders = (length: number): Record<string, string> => ({
   'content-type': JSON_TYPE,
   'cache-control': 'no-store',
+  'content-length': String(length),
   allow: 'GET, HEAD',
 })
+/** A response whose headers carry the body's length; HEAD keeps the length, not the body. */
+const jsonResponse = (status: number, body: string, head = false): HealthResponse => ({
+  status,
+  headers: jsonHeaders(Buffer.byteLength(body)),
+  body: head ? '' : body,
+})
 const ALIVE_BODY = '{"status":"alive"}'
+const NOT_FOUND_BODY = '{"status":"not_found"}'
+const NOT_ALLOWED_BODY = '{"status":"method_not_allowed"}'
 const READY_BODY = '{"status":"ready"}'
 const PASS_BODY = '{"status":"pass"}'
 const DRAINING_BODY = '{"status":"draining"}'
@@ -438,6 +468,7 @@ export function createHealth(options: HealthOptions = {}): Health {
   // The `/health/detailed/` body of the last results (see answer()).
   let detailedFor: RunResult | undefined
   let detailedBody = ''
+  let detailedLength = 0
 
   const run = (): Promise<HealthReport> => runner.run()
 
@@ -446,11 +477,15 @@ export function createHealth(options: HealthOptions = {}): Health {
     healthJson: boolean,
     head: boolean,
     body: object | string,
-  ): HealthResponse => ({
-    status,
-    headers: healthJson ? healthJsonHeaders() : jsonHeaders(),
-    body: head ? '' : typeof body === 'string' ? body : JSON.stringify(body),
-  })
+  ): HealthResponse => {
+    const text = typeof body === 'string' ? body : JSON.stringify(body)
+    const length = Buffer.byteLength(text)
+    return {
+      status,
+      headers: healthJson ? healthJsonHeaders(length) : jsonHeaders(length),
+      body: head ? '' : text,
+    }
+  }
 
   // The answers that need no check result: liveness, and readiness while draining.
   const immediate = (
@@ -474,6 +509,7 @@ export function createHealth(options: HealthOptions = {}): Health {
     head: boolean,
     healthJson: boolean,
     result: RunResult,
+    trusted: boolean,
   ): HealthResponse => {
     if (endpoint === 'ready') {
       if (result.status === 'unhealthy') {
@@ -489,7 +525,7 @@ export function createHealth(options: HealthOptions = {}): Health {
       return reply(200, healthJson, head, healthJson ? PASS_BODY : READY_BODY)
     }
     const code = result.status === 'unhealthy' ? 503 : 200
-    const showDetails = authorized(request)
+    const showDetails = trusted || authorized(request)
     const stamp = result.timestamp
     if (endpoint === 'basic') {
       if (healthJson) {
@@ -535,18 +571,15 @@ export function createHealth(options: HealthOptions = {}): Health {
         timestamp: stamp,
         components: result.components,
       })
+      detailedLength = Buffer.byteLength(detailedBody)
       detailedFor = result
     }
-    return { status: code, headers: jsonHeaders(), body: head ? '' : detailedBody }
+    return { status: code, headers: jsonHeaders(detailedLength), body: head ? '' : detailedBody }
   }
 
   const failed = (request: HealthRequest, error: unknown): HealthResponse => {
     logger.error({ err: error, path: request.path }, 'health endpoint failed')
-    return {
-      status: 503,
-      headers: jsonHeaders(),
-      body: JSON.stringify({ status: 'unhealthy', error: errorMessage(error) }),
-    }
+    return jsonResponse(503, JSON.stringify({ status: 'unhealthy', error: errorMessage(error) }))
   }
 
   const count = (
@@ -557,7 +590,10 @@ export function createHealth(options: HealthOptions = {}): Health {
     return response
   }
 
-  const respond = (request: HealthRequest): HealthResponse | Promise<HealthResponse> => {
+  const respondAs = (
+    request: HealthRequest,
+    trusted: boolean,
+  ): HealthResponse | Promise<HealthResponse> => {
     let endpoint: HealthEndpoint | undefined
     try {
       endpoint = match(request.path)
@@ -565,17 +601,13 @@ export function createHealth(options: HealthOptions = {}): Health {
       let method = request.method
       if (method !== 'GET' && method !== 'HEAD') method = method.toUpperCase()
       if (endpoint === undefined) {
-        return count(endpoint, {
-          status: 404,
-          headers: jsonHeaders(),
-          body: '{"status":"not_found"}',
-        })
+        return count(endpoint, jsonResponse(404, NOT_FOUND_BODY))
       }
       if (method !== 'GET' && method !== 'HEAD') {
         return count(endpoint, {
           status: 405,
-          headers: notAllowedHeaders(),
-          body: '{"status":"method_not_allowed"}',
+          headers: notAllowedHeaders(NOT_ALLOWED_BODY.length),
+          body: NOT_ALLOWED_BODY,
         })
       }
       const head = method === 'HEAD'
@@ -585,13 +617,13 @@ export function createHealth(options: HealthOptions = {}): Health {
       if (immediateAnswer !== undefined) return count(endpoint, immediateAnswer)
       const cached = runner.cached()
       if (cached !== undefined) {
-        return count(endpoint, answer(endpoint, request, head, healthJson, cached))
+        return count(endpoint, answer(endpoint, request, head, healthJson, cached, trusted))
       }
       const known = endpoint
       return runner.run().then(
         (fresh) => {
           try {
-            return count(known, answer(known, request, head, healthJson, fresh))
+            return count(known, answer(known, request, head, healthJson, fresh, trusted))
           } catch (error) {
             return count(known, failed(request, error))
           }
@@ -601,6 +633,16 @@ export function createHealth(options: HealthOptions = {}): Health {
     } catch (error) {
       return count(endpoint, failed(request, error))
     }
+  }
+
+  const respond = (request: HealthRequest): HealthResponse | Promise<HealthResponse> =>
+    respondAs(request, false)
+
+  const operators = new Set<OperatorServer>()
+  const operatorHost = {
+    paths: routes.map((r) => r.path),
+    respondTrusted: (request: HealthRequest) => respondAs(request, true),
+    logger,
   }
 
   const handle = (request: HealthRequest): Promise<HealthResponse> =>
@@ -630,13 +672,23 @@ export function createHealth(options: HealthOptions = {}): Health {
       if (!draining) logger.info({}, 'health draining: readiness now answers 503')
       draining = true
     },
-    close() {
+    async listenOperator(operatorOptions = {}) {
+      if (closed) throw new ScannerError('ERR_HEALTH_CLOSED', 'the health instance is closed')
+      const operator = await startOperator(operatorHost, operatorOptions)
+      if (closed) {
+        await operator.close()
+        throw new ScannerError('ERR_HEALTH_CLOSED', 'the health instance is closed')
+      }
+      operators.add(operator)
+      return operator
+    },
+    async close() {
       draining = true
       if (!closed) {
         closed = true
         runner.close()
       }
-      return Promise.resolve()
+      await Promise.all([...operators].map((operator) => operator.close()))
     },
   }
 }

@@ -21,6 +21,9 @@ export type {
   DetailsPolicy,
   DetailsAuthorization,
 } from './health.js'
+export type { OperatorOptions, OperatorRouteHandler, OperatorServer } from './operator.js'
+export { closeConnectionsWhenDraining } from './drain.js'
+export type { DrainableServer } from './drain.js'
 export { systemCheck, httpCheck, databaseCheck } from './checks.js'
 export type {
   SystemCheck,

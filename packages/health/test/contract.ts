@@ -103,6 +103,7 @@ function countingArrivals(health: Health): {
     drain: () => {
       health.drain()
     },
+    listenOperator: (options) => health.listenOperator(options),
     close: () => health.close(),
   }
   return {
@@ -417,7 +418,13 @@ export function describeAdapter(name: string, makeClient: MakeClient): void {
       const { client } = await setup({ checks: healthyChecks() })
       const local = json(await client.request('/health/detailed/'))
       expect(local.components).toBeDefined()
-      for (const header of ['x-forwarded-for', 'cf-connecting-ip', 'forwarded']) {
+      for (const header of [
+        'x-forwarded-for',
+        'cf-connecting-ip',
+        'forwarded',
+        'cf-ray',
+        'cdn-loop',
+      ]) {
         const res = await client.request('/health/detailed/', {
           headers: { [header]: header === 'forwarded' ? 'for=203.0.113.9' : '203.0.113.9' },
         })

@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
 import { describe, expect, it } from 'vitest'
 import { createHealth, databaseCheck } from '@scanner/health'
 import { createHonoHealthApp } from '@scanner/health/hono'
@@ -62,6 +63,25 @@ describe('hono adapter specifics', () => {
       env({ accept: 'application/health+json' }),
     )
     expect(await healthJson.json()).toEqual({ status: 'pass' })
+    await health.close()
+  })
+
+  it('keeps the headers middleware set before it (X-Request-Id of hono/request-id)', async () => {
+    const health = createHealth({ checks: [databaseCheck({ ping: () => undefined })] })
+    const app = new Hono()
+    app.use(requestId())
+    app.route('/', createHonoHealthApp(health))
+    for (const path of ['/health/', '/health/detailed/', '/health/ready/', '/health/live/']) {
+      for (const method of ['GET', 'HEAD']) {
+        const res = await app.request(path, { method, headers: { 'x-request-id': 'probe-42' } })
+        expect(res.status).toBe(200)
+        expect(res.headers.get('x-request-id')).toBe('probe-42')
+        expect(res.headers.get('content-length')).toMatch(/^\d+$/)
+        expect(res.headers.get('cache-control')).toBe('no-store')
+      }
+      const fresh = await app.request(path)
+      expect(fresh.headers.get('x-request-id')).toMatch(/^[\w-]{8,}$/)
+    }
     await health.close()
   })
 

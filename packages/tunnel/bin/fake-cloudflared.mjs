@@ -40,7 +40,12 @@
  *                      (/ready 503) and keep printing retry lines; reconnect after
  *                      FAKE_CLOUDFLARED_RECONNECT_AFTER_MS when set
  *     dns-failure      print the edge-discovery SRV lookup errors and exit 1 (after
- *                      FAKE_CLOUDFLARED_EXIT_AFTER_MS)
+ *                      FAKE_CLOUDFLARED_EXIT_AFTER_MS); a quick tunnel prints the plain
+ *                      `failed to request quick Tunnel: ...` line instead, as 2023.7.3 does
+ *     replay           print the lines of FAKE_CLOUDFLARED_REPLAY_FILE to stderr verbatim
+ *                      (`{metrics}` becomes the metrics address), then exit with
+ *                      FAKE_CLOUDFLARED_EXIT_CODE after FAKE_CLOUDFLARED_EXIT_AFTER_MS: real
+ *                      output captured from a real cloudflared, replayed
  *     unauthorized     never register; print `Register tunnel error from server side
  *                      error="Unauthorized: Invalid tunnel secret"` + retry lines every
  *                      FAKE_CLOUDFLARED_FAULT_INTERVAL_MS
@@ -57,7 +62,11 @@
  *                      default quic,quic,quic,lose,restore,origin-error,dns-refresh), in order,
  *                      forever (the demo's "a fault every few seconds")
  *
- *   FAKE_CLOUDFLARED_EXIT_CODE          exit code of `exit`/`crash` (default 1)
+ *   FAKE_CLOUDFLARED_SCENARIO_FILE      when this file exists and is not empty, its first line
+ *                                       is the scenario of each new start (read at start; lets
+ *                                       a test change the world, e.g. "DNS is back")
+ *   FAKE_CLOUDFLARED_REPLAY_FILE        lines printed by `replay`
+ *   FAKE_CLOUDFLARED_EXIT_CODE          exit code of `exit`/`crash`/`replay` (default 1)
  *   FAKE_CLOUDFLARED_EXIT_AFTER_MS      delay of `exit`/`dns-failure` (default 100)
  *   FAKE_CLOUDFLARED_CRASH_AFTER_MS     delay after ready of `crash`/`self-update`/
  *                                       `lost-connections` (default 500)
@@ -386,6 +395,15 @@ const haConnections = quick
 // Scenario
 
 function pickScenario() {
+  const scenarioFile = env.FAKE_CLOUDFLARED_SCENARIO_FILE
+  if (scenarioFile) {
+    try {
+      const first = readFileSync(scenarioFile, 'utf8').split('\n')[0].trim()
+      if (first !== '') return first
+    } catch {
+      // no file: the environment decides
+    }
+  }
   const list = String(env.FAKE_CLOUDFLARED_SCENARIO || 'normal')
     .split(',')
     .map((s) => s.trim())
@@ -858,6 +876,7 @@ function startup() {
       'Thank you for trying Cloudflare Tunnel. Doing so, without a Cloudflare account, is a quick way to experiment and try it out. However, be aware that these account-less Tunnels have no uptime guarantee, are subject to the Cloudflare Online Services Terms of Use (https://www.cloudflare.com/website-terms/), and Cloudflare reserves the right to investigate your use of Tunnels for violations of such terms. If you intend to use Tunnels in production you should use a pre-created named tunnel by following: https://developers.cloudflare.com/cloudflare-one/connections/connect-apps',
     )
     log('info', 'Requesting new quick Tunnel on trycloudflare.com...')
+    if (scenario === 'dns-failure') return
     const text1 =
       'Your quick Tunnel has been created! Visit it at (it may take some time to be reachable):'
     const text2 = `https://${quickHostname}`
@@ -897,7 +916,28 @@ function main() {
   if (scenario === 'garbage') garbage()
   if (flag('GRANDCHILD')) spawnHelper()
   if (env.FAKE_CLOUDFLARED_CONTROL) watchControl(env.FAKE_CLOUDFLARED_CONTROL)
+  if (scenario === 'replay') {
+    startMetrics(setting('metrics') ?? env.TUNNEL_METRICS, () => {
+      const address = metricsServer.address()
+      const text = readFileSync(env.FAKE_CLOUDFLARED_REPLAY_FILE ?? '/dev/null', 'utf8')
+      for (const line of text.split('\n')) {
+        if (line !== '') plain(line.replaceAll('{metrics}', `127.0.0.1:${address.port}`))
+      }
+      after(num('EXIT_AFTER_MS', 100), () => exit(num('EXIT_CODE', 1)))
+    })
+    return
+  }
   startup()
+  if (scenario === 'dns-failure' && quick) {
+    // 2023.7.3: one POST to api.trycloudflare.com, then a plain line and exit 1 (no retry).
+    after(num('EXIT_AFTER_MS', 100), () => {
+      plain(
+        'failed to request quick Tunnel: Post "https://api.trycloudflare.com/tunnel": dial tcp: lookup api.trycloudflare.com on 127.0.0.53:53: dial udp 127.0.0.53:53: connect: network is unreachable',
+      )
+      exit(1)
+    })
+    return
+  }
   if (scenario === 'dns-failure') {
     log('error', 'edge discovery: error looking up Cloudflare edge IPs: the DNS query failed', {
       error:

@@ -63,6 +63,59 @@ describe('RingBuffer and scrub', () => {
   })
 })
 
+describe('scrub: a token broken by a cut or a line break', () => {
+  // A cloudflared-shaped token (base64 JSON); the filler uses no base64 character.
+  const TOKEN = Buffer.from(
+    JSON.stringify({
+      a: '699d98642c564d2e855e9661899b7252',
+      t: '6ff42ae2-765d-4adf-8112-31c55c1551ef',
+      s: 'c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1sZWFr',
+    }),
+  ).toString('base64')
+  const FILL = ' .|'
+
+  /** The characters of the token left in `lines` once the redaction marks and filler are gone. */
+  function leftovers(lines: readonly string[]): string[] {
+    return lines
+      .map((l) => l.replaceAll('[REDACTED]', ' ').replace(/[ .|\r]/g, ' '))
+      .flatMap((l) => l.split(' '))
+      .filter((piece) => piece !== '')
+  }
+
+  it('leaves no token characters in a line cut at 16 KB in the middle of the token', () => {
+    for (const inside of [4, 50, 96, TOKEN.length - 4]) {
+      const out: string[] = []
+      const splitter = createLineSplitter((line) => out.push(scrub(line, [TOKEN])), 16_384)
+      splitter.push(`${FILL.repeat(6000).slice(0, 16_384 - inside)}${TOKEN}${FILL.repeat(10)}\n`)
+      splitter.end()
+      expect(out).toHaveLength(1)
+      expect(out[0]!.length).toBeLessThanOrEqual(16_384 + '[REDACTED]'.length)
+      expect(leftovers(out)).toEqual([])
+    }
+  })
+
+  it('leaves at most 3 characters on either side of an LF, CR LF or bare CR inside the token', () => {
+    for (const sep of ['\n', '\r\n', '\r']) {
+      for (let at = 1; at < TOKEN.length; at++) {
+        const out: string[] = []
+        const splitter = createLineSplitter((line) => out.push(scrub(line, [TOKEN])), 16_384)
+        splitter.push(`url ${TOKEN.slice(0, at)}${sep}${TOKEN.slice(at)} rest\n`)
+        splitter.end()
+        for (const piece of leftovers(out).filter((p) => p !== 'url' && p !== 'rest')) {
+          expect(piece.length, `split at ${at} by ${JSON.stringify(sep)}: ${piece}`).toBeLessThan(4)
+        }
+      }
+    }
+  })
+
+  it('redacts a piece of 8 or more characters anywhere, and keeps unrelated text', () => {
+    expect(scrub(`a ${TOKEN.slice(20, 60)} b`, [TOKEN])).toBe('a [REDACTED] b')
+    expect(scrub('Registered tunnel connection connIndex=0 location=AMS', [TOKEN])).toBe(
+      'Registered tunnel connection connIndex=0 location=AMS',
+    )
+  })
+})
+
 describe('buildCloudflaredArgs', () => {
   const base = {
     metrics: '127.0.0.1:20241',

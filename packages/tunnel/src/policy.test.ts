@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { decideExit, FallbackPolicy, IncidentWindow, PublicProbePolicy } from './internal/policy.js'
+import { classifyCloudflaredLine } from './classify.js'
+import {
+  decideExit,
+  environmentOf,
+  FallbackPolicy,
+  IncidentWindow,
+  PublicProbePolicy,
+} from './internal/policy.js'
 import type { RunFacts } from './internal/policy.js'
 
 function clock(start = 0): { now: () => number; advance: (ms: number) => void } {
@@ -67,7 +74,7 @@ const facts = (overrides: Partial<RunFacts>): RunFacts => ({
   becameReady: false,
   invalidToken: false,
   usage: false,
-  networkDown: false,
+  environment: undefined,
   lastFatal: undefined,
   ...overrides,
 })
@@ -104,19 +111,70 @@ describe('decideExit (give-up rules)', () => {
     })
   })
 
-  it('restarts other exits with backoff; they count as crashes unless the network is down', () => {
+  it('restarts other exits with backoff; they count as crashes unless the environment is to blame', () => {
     expect(decideExit(facts({ exitCode: 1 }))).toEqual({
       action: 'restart',
       reason: 'exit',
       immediate: false,
       crash: true,
     })
-    expect(decideExit(facts({ exitCode: null, signal: 'SIGKILL', networkDown: true }))).toEqual({
-      action: 'restart',
-      reason: 'exit',
-      immediate: false,
-      crash: false,
-    })
+    for (const cause of [
+      'dns-failure',
+      'network-down',
+      'edge-unreachable',
+      'rate-limited',
+    ] as const) {
+      expect(decideExit(facts({ exitCode: 1, environment: cause }))).toEqual({
+        action: 'restart',
+        reason: 'exit',
+        immediate: false,
+        crash: false,
+        cause,
+      })
+    }
+  })
+
+  it('still gives up on a malformed token whatever the environment', () => {
+    expect(
+      decideExit(facts({ exitCode: 255, invalidToken: true, environment: 'dns-failure' })),
+    ).toMatchObject({ action: 'fail', reason: 'invalid-token' })
+  })
+})
+
+describe('environmentOf', () => {
+  const line = (text: string) => classifyCloudflaredLine(text)
+  it('names DNS failures, rate limits and network errors of the real 2023.7.3 lines', () => {
+    expect(
+      environmentOf(
+        line(
+          '2026-11-28T10:22:31Z ERR Initiating shutdown error="Could not lookup srv records on _v2-origintunneld._tcp.argotunnel.com: lookup _v2-origintunneld._tcp.argotunnel.com on 127.0.0.53:53: dial udp 127.0.0.53:53: connect: network is unreachable"',
+        ),
+      ),
+    ).toBe('dns-failure')
+    expect(
+      environmentOf(
+        line(
+          'failed to request quick Tunnel: Post "https://api.trycloudflare.com/tunnel": dial tcp 127.0.0.1:443: connect: connection refused',
+        ),
+      ),
+    ).toBe('edge-unreachable')
+    expect(
+      environmentOf(
+        line(
+          '2026-11-28T10:22:31Z ERR Error unmarshaling QuickTunnel response: error code: 1015 status_code="429 Too Many Requests"',
+        ),
+      ),
+    ).toBe('rate-limited')
+  })
+  it('leaves real crashes alone', () => {
+    expect(
+      environmentOf(
+        line(
+          '2026-11-28T10:22:31Z ERR Initiating shutdown error="failed to serve tunnel: simulated exit"',
+        ),
+      ),
+    ).toBeUndefined()
+    expect(environmentOf(line('Provided Tunnel token is not valid.'))).toBeUndefined()
   })
 })
 

@@ -162,6 +162,13 @@ export interface ProcessSupervisorOptions {
    */
   readonly pdeathsig?: boolean
   /**
+   * Start a keeper next to each child: a `/bin/sh` in a session of its own that holds a pipe
+   * from this process and SIGKILLs the child's whole process group (helpers and grandchildren
+   * included) as soon as this process dies, however it dies. Not on Windows.
+   * @default true
+   */
+  readonly keeper?: boolean
+  /**
    * Strings removed from every output line before it is logged, emitted or kept.
    * @default []
    */
@@ -200,6 +207,7 @@ export const processSupervisorDefaults = Object.freeze({
   minUptimeMs: 1_000,
   maxCrashes: 5,
   pdeathsig: true,
+  keeper: true,
   outputLevel: 'info',
   maxLineLength: 16_384,
   outputLines: 50,
@@ -285,6 +293,7 @@ class GenericSupervisor implements ProcessSupervisor {
       integer: true,
     })
     const pdeathsig = checkBoolean('pdeathsig', options.pdeathsig, d.pdeathsig)
+    const keeper = checkBoolean('keeper', options.keeper, d.keeper)
     const secrets = checkStringArray('secrets', options.secrets)
     const outputLevel = checkOneOf(
       'outputLevel',
@@ -318,6 +327,7 @@ class GenericSupervisor implements ProcessSupervisor {
         maxCrashes,
         pidFile,
         pdeathsig,
+        keeper,
         maxLineLength,
         outputLines,
         secrets,

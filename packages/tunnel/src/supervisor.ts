@@ -37,7 +37,14 @@ import {
   checkStringArray,
 } from './internal/options.js'
 import type { LogMethod } from './internal/options.js'
-import { decideExit, FallbackPolicy, IncidentWindow, PublicProbePolicy } from './internal/policy.js'
+import {
+  decideExit,
+  environmentOf,
+  FallbackPolicy,
+  IncidentWindow,
+  PublicProbePolicy,
+} from './internal/policy.js'
+import type { EnvironmentCause } from './internal/policy.js'
 import { findExecutable, freePort } from './internal/proc.js'
 import { Runner } from './internal/runner.js'
 import type { ExitInfo, RunnerPhase } from './internal/runner.js'
@@ -78,6 +85,8 @@ export type FailureReason =
   | 'invalid-token'
   | 'usage-error'
   | 'unauthorized'
+
+export type { EnvironmentCause }
 
 /** The kind of tunnel, from the options. */
 export type TunnelKind = 'named' | 'quick' | 'config'
@@ -123,6 +132,24 @@ export interface ProtocolFallbackOptions {
    * @default 1800000
    */
   readonly windowMs?: number
+}
+
+/**
+ * Options of the recovery probe: after a `crash-loop` give-up with no DNS monitor attached, one
+ * fresh start after `initialMs`, then after twice as long each time, up to `maxMs`. (With a DNS
+ * monitor, a give-up resumes when the monitor reports `recovered`.)
+ */
+export interface RecoveryProbeOptions {
+  /**
+   * First probe after a give-up, in milliseconds.
+   * @default 300000
+   */
+  readonly initialMs?: number
+  /**
+   * Longest interval between probes, in milliseconds.
+   * @default 1800000
+   */
+  readonly maxMs?: number
 }
 
 /** Options of {@link createTunnel}. Give one of `token`, `tokenFile`, `url` or `configFile`. */
@@ -195,6 +222,12 @@ export interface TunnelOptions {
    */
   readonly maxCrashes?: number
   /**
+   * After a `crash-loop` give-up without a DNS monitor attached: start again after this long
+   * (doubling, capped), in case the cause was outside cloudflared. `false` stays `failed`.
+   * @default { initialMs: 300000, maxMs: 1800000 }
+   */
+  readonly recoveryProbe?: RecoveryProbeOptions | false
+  /**
    * Gives up (reason `unauthorized`) after this many `Unauthorized` answers in a row.
    * @default 3
    */
@@ -253,6 +286,13 @@ export interface TunnelOptions {
    */
   readonly pdeathsig?: boolean
   /**
+   * Start a keeper next to each child: a `/bin/sh` in a session of its own that holds a pipe
+   * from this process and SIGKILLs the child's whole process group (helpers and grandchildren
+   * included) as soon as this process dies, however it dies. Not on Windows.
+   * @default true
+   */
+  readonly keeper?: boolean
+  /**
    * Name used in logs, metrics labels and the health check.
    * @default 'tunnel'
    */
@@ -290,6 +330,8 @@ export const tunnelDefaults = Object.freeze({
   readyProbeTimeoutMs: 1_000,
   maxCrashes: processSupervisorDefaults.maxCrashes,
   maxAuthFailures: 3,
+  recoveryProbeInitialMs: 300_000,
+  recoveryProbeMaxMs: 1_800_000,
   quicThreshold: 3,
   quicWindowMs: 5 * 60_000,
   fallbackRestarts: 2,
@@ -315,6 +357,11 @@ export interface TunnelRestartEvent {
   readonly pid: number | undefined
   /** Protocol of the next start. */
   readonly protocol: TunnelProtocol
+  /**
+   * Set when the exit had a cause outside cloudflared (DNS, network, edge, rate limit): such
+   * exits never count toward the crash loop; they are retried with capped backoff.
+   */
+  readonly cause: EnvironmentCause | undefined
 }
 
 /** A classified line of cloudflared output (token removed). */
@@ -403,6 +450,16 @@ export interface TunnelStatus {
   }
   /** When the next start is due (state `backoff`), ISO 8601. */
   readonly nextStartAt: string | undefined
+  /**
+   * Why the supervisor waits (state `backoff`): the environmental cause of the last exit
+   * (`dns-failure`, `network-down`, `edge-unreachable`, `rate-limited`) or the restart reason.
+   */
+  readonly backoffReason: RestartReason | EnvironmentCause | undefined
+  /**
+   * After a `crash-loop` give-up: when the next fresh start is due (no DNS monitor), ISO 8601;
+   * with a DNS monitor attached the supervisor resumes on its `recovered` event instead.
+   */
+  readonly recoveryProbeAt: string | undefined
   readonly lastExit: ExitInfo | undefined
   /** Recent error lines (up to 10). */
   readonly lastErrors: readonly TunnelErrorLine[]
@@ -521,6 +578,7 @@ interface RunState {
   lastFatal: string | undefined
   metricsAddress: string
   probing: boolean
+  environment: EnvironmentCause | undefined
 }
 
 class TunnelSupervisor implements Tunnel {
@@ -535,6 +593,7 @@ class TunnelSupervisor implements Tunnel {
   readonly #readyPollIntervalMs: number
   readonly #readyProbeTimeoutMs: number
   readonly #maxAuthFailures: number
+  readonly #recoveryProbe: { readonly initialMs: number; readonly maxMs: number } | undefined
   readonly #quic: IncidentWindow | undefined
   readonly #quicThreshold: number = tunnelDefaults.quicThreshold
   readonly #fallback: FallbackPolicy | undefined
@@ -568,6 +627,12 @@ class TunnelSupervisor implements Tunnel {
   #readyTimer: NodeJS.Timeout | undefined
   #probeTimer: NodeJS.Timeout | undefined
   #probeAbort = new AbortController()
+  #backoffReason: RestartReason | EnvironmentCause | undefined
+  #recoveryTimer: NodeJS.Timeout | undefined
+  #recoveryAt: number | undefined
+  #recoveryProbes = 0
+  #started = false
+  #stopRequested = false
 
   constructor(options: TunnelOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -647,6 +712,23 @@ class TunnelSupervisor implements Tunnel {
       d.maxAuthFailures,
       { min: 1, integer: true },
     )
+    const rp = options.recoveryProbe ?? {}
+    if (rp === false) this.#recoveryProbe = undefined
+    else {
+      if (typeof rp !== 'object' || rp === null) {
+        throw invalidOption('recoveryProbe', 'an object or false', rp)
+      }
+      const initialMs = checkNumber(
+        'recoveryProbe.initialMs',
+        rp.initialMs,
+        d.recoveryProbeInitialMs,
+        { min: 1 },
+      )
+      const maxMs = checkNumber('recoveryProbe.maxMs', rp.maxMs, d.recoveryProbeMaxMs, {
+        min: initialMs,
+      })
+      this.#recoveryProbe = { initialMs, maxMs }
+    }
     if (options.quicTimeouts === false) this.#quic = undefined
     else {
       const q = options.quicTimeouts ?? {}
@@ -706,6 +788,7 @@ class TunnelSupervisor implements Tunnel {
       d.transportLogLevel,
     )
     const pdeathsig = checkBoolean('pdeathsig', options.pdeathsig, true)
+    const keeper = checkBoolean('keeper', options.keeper, true)
     this.#name = checkString('name', options.name) ?? d.name
     const maxLineLength = checkNumber('maxLineLength', options.maxLineLength, d.maxLineLength, {
       min: 80,
@@ -779,6 +862,7 @@ class TunnelSupervisor implements Tunnel {
         maxCrashes,
         pidFile,
         pdeathsig,
+        keeper,
         maxLineLength,
         outputLines,
         secrets: this.#secrets,
@@ -816,10 +900,12 @@ class TunnelSupervisor implements Tunnel {
             lastFatal: undefined,
             metricsAddress: metrics,
             probing: false,
+            environment: undefined,
           }
           return { command, args: built.args, env: { ...env, ...built.env }, extendEnv }
         },
         onSpawn: (child) => {
+          this.#backoffReason = undefined
           this.#events.emit('spawn', { pid: child.pid, start: child.start, args: child.args })
           if (this.#run) this.#run.notReadySince = Date.now()
           this.#quic?.clear()
@@ -840,7 +926,7 @@ class TunnelSupervisor implements Tunnel {
             becameReady: info.becameReady,
             invalidToken: run?.invalidToken ?? false,
             usage: run?.usage ?? false,
-            networkDown: this.#networkDown,
+            environment: run?.environment ?? this.#monitorCause(),
             lastFatal: run?.lastFatal,
           })
           return verdict
@@ -855,7 +941,9 @@ class TunnelSupervisor implements Tunnel {
           this.#events.emit('exit', info)
         },
         onPhase: (phase) => {
-          if (phase === 'stopped' || phase === 'failed') this.#clearTimers()
+          if (phase === 'stopped' || (phase === 'failed' && !this.#revivable())) {
+            this.#clearTimers()
+          }
           this.#refresh()
         },
         onRestart: (restart) => {
@@ -863,7 +951,16 @@ class TunnelSupervisor implements Tunnel {
           this.#restarts++
           this.#byReason[reason] = (this.#byReason[reason] ?? 0) + 1
           this.#metrics?.restarts.inc({ tunnel: this.#name, reason })
+          const cause = restart.cause as EnvironmentCause | undefined
+          this.#backoffReason = cause ?? reason
+          if (cause !== undefined) {
+            this.#log.warn(
+              { cause, delayMs: restart.delayMs },
+              'cloudflared exited because of its environment: not a crash, retrying',
+            )
+          }
           this.#events.emit('restart', {
+            cause,
             reason,
             delayMs: restart.delayMs,
             exitCode: restart.exitCode,
@@ -874,7 +971,9 @@ class TunnelSupervisor implements Tunnel {
         },
         onFail: (failure) => {
           this.#failure = { ...failure, reason: failure.reason as FailureReason }
+          this.#backoffReason = undefined
           this.#events.emit('failed', this.#failure)
+          if (this.#revivable()) this.#scheduleRecoveryProbe()
         },
         holdRestarts: () => this.#networkDown,
       },
@@ -884,6 +983,47 @@ class TunnelSupervisor implements Tunnel {
       if (signal.aborted) void this.stop()
       else signal.addEventListener('abort', () => void this.stop(), { once: true })
     }
+  }
+
+  /** The environmental cause the DNS monitor reports right now. */
+  #monitorCause(): EnvironmentCause | undefined {
+    const state = this.#dns?.state
+    return state === 'dns-failure' || state === 'network-down' ? state : undefined
+  }
+
+  /** A give-up that the environment may have caused, and that may resume by itself. */
+  #revivable(): boolean {
+    return this.#failure?.reason === 'crash-loop' && !this.#stopRequested
+  }
+
+  #scheduleRecoveryProbe(): void {
+    const probe = this.#recoveryProbe
+    // With a DNS monitor, its `recovered` event resumes.
+    if (probe === undefined || this.#dns !== undefined) return
+    const delayMs = Math.min(probe.initialMs * 2 ** this.#recoveryProbes, probe.maxMs)
+    this.#recoveryProbes++
+    this.#recoveryAt = Date.now() + delayMs
+    this.#log.warn({ delayMs }, 'gave up; a fresh start will probe whether the cause cleared')
+    this.#recoveryTimer = setTimeout(() => {
+      this.#recoveryTimer = undefined
+      this.#recoveryAt = undefined
+      this.#revive('recovery probe')
+    }, delayMs)
+    this.#recoveryTimer.unref()
+  }
+
+  #revive(why: string): void {
+    if (!this.#revivable()) return
+    if (this.#recoveryTimer) clearTimeout(this.#recoveryTimer)
+    this.#recoveryTimer = undefined
+    this.#recoveryAt = undefined
+    const failure = this.#failure
+    this.#failure = undefined
+    if (!this.#runner.revive()) {
+      this.#failure = failure
+      return
+    }
+    this.#log.warn({ why, previous: failure?.reason }, 'resuming after a give-up')
   }
 
   #currentProtocol(): TunnelProtocol {
@@ -907,6 +1047,7 @@ class TunnelSupervisor implements Tunnel {
     )
     if (this.#events.listenerCount('line') > 0) this.#events.emit('line', { line, stream, event })
     if (event.usage === true) run.usage = true
+    run.environment ??= environmentOf(event)
     if (event.fatal === true) run.lastFatal = (event.error ?? event.message) || line
     if (event.failure === true) {
       this.#lastErrors.push({
@@ -995,6 +1136,7 @@ class TunnelSupervisor implements Tunnel {
     this.#metrics?.ready.set({ tunnel: this.#name }, run.connections)
     if (ready && !run.everReady) {
       run.everReady = true
+      this.#recoveryProbes = 0
       this.#runner.markReady()
       this.#log.info({ readyConnections: run.connections }, 'tunnel ready')
       this.#events.emit('ready', { readyConnections: run.connections })
@@ -1116,6 +1258,7 @@ class TunnelSupervisor implements Tunnel {
         this.#dnsEpisodeHandled = false
         if (wasDown) this.#log.info({}, 'network back: resuming')
         this.#runner.resume()
+        this.#revive('DNS recovered')
         this.#refresh()
       }),
     )
@@ -1156,6 +1299,9 @@ class TunnelSupervisor implements Tunnel {
   }
 
   #clearTimers(): void {
+    if (this.#recoveryTimer) clearTimeout(this.#recoveryTimer)
+    this.#recoveryTimer = undefined
+    this.#recoveryAt = undefined
     if (this.#readyTimer) clearInterval(this.#readyTimer)
     if (this.#probeTimer) clearInterval(this.#probeTimer)
     this.#readyTimer = undefined
@@ -1177,7 +1323,8 @@ class TunnelSupervisor implements Tunnel {
   }
 
   async start(): Promise<void> {
-    if (this.#runner.phase === 'idle') {
+    if (!this.#started) {
+      this.#started = true
       this.#attachDns()
       this.#readyTimer = setInterval(() => {
         this.#readyTick()
@@ -1194,6 +1341,7 @@ class TunnelSupervisor implements Tunnel {
   }
 
   async stop(): Promise<void> {
+    this.#stopRequested = true
     const stopping = this.#runner.stop()
     this.#clearTimers()
     await stopping
@@ -1302,6 +1450,9 @@ class TunnelSupervisor implements Tunnel {
         publicFailures: this.#publicPolicy.failures,
       },
       nextStartAt: next === undefined ? undefined : new Date(next).toISOString(),
+      backoffReason: this.#state === 'backoff' ? this.#backoffReason : undefined,
+      recoveryProbeAt:
+        this.#recoveryAt === undefined ? undefined : new Date(this.#recoveryAt).toISOString(),
       lastExit: this.#lastExit,
       lastErrors: this.#lastErrors.toArray(),
       failure: this.#failure,

@@ -30,6 +30,7 @@ export type FakeCloudflaredScenario =
   | 'quic-timeouts'
   | 'lost-connections'
   | 'dns-failure'
+  | 'replay'
   | 'unauthorized'
   | 'never-ready'
   | 'flood'
@@ -55,7 +56,14 @@ export type FakeCloudflaredCommand =
 
 /** Knobs of the simulator; each becomes a `FAKE_CLOUDFLARED_*` variable. */
 export interface FakeCloudflaredKnobs {
-  /** Exit code of `exit` and `crash`. @default 1 */
+  /**
+   * A file whose first line, when present, is the scenario of each new start (overrides the
+   * scenario argument; write to it to change the world between starts).
+   */
+  readonly scenarioFile?: string
+  /** Lines printed verbatim by `replay` (`{metrics}` becomes the metrics address). */
+  readonly replayFile?: string
+  /** Exit code of `exit`, `crash` and `replay`. @default 1 */
   readonly exitCode?: number
   /** Delay of `exit` and `dns-failure`, in ms. @default 100 */
   readonly exitAfterMs?: number
@@ -102,6 +110,8 @@ export interface FakeCloudflaredKnobs {
 }
 
 const KNOB_NAMES: Readonly<Record<keyof FakeCloudflaredKnobs, string>> = {
+  scenarioFile: 'SCENARIO_FILE',
+  replayFile: 'REPLAY_FILE',
   exitCode: 'EXIT_CODE',
   exitAfterMs: 'EXIT_AFTER_MS',
   crashAfterMs: 'CRASH_AFTER_MS',

@@ -1,32 +1,8 @@
-import type { DnsMonitorLike, DnsMonitorState } from '@scanner/tunnel'
 import { fakeCloudflaredEnv } from '@scanner/tunnel/testing'
 import { afterEach, describe, expect, it } from 'vitest'
-import { nextEvent, recordingLogger, stopAll, tunnelFor, waitFor } from './helpers.js'
+import { FakeDns, nextEvent, recordingLogger, stopAll, tunnelFor, waitFor } from './helpers.js'
 
 afterEach(stopAll)
-
-type DnsEvent = 'failure' | 'network-down' | 'recovered'
-
-/** A DNS monitor double with the @scanner/health DnsMonitor shape. */
-class FakeDns implements DnsMonitorLike {
-  state: DnsMonitorState = 'ok'
-  readonly #listeners = new Map<DnsEvent, Set<(report: unknown) => void>>()
-  on(event: DnsEvent, listener: (report: unknown) => void): () => void {
-    const set = this.#listeners.get(event) ?? new Set()
-    this.#listeners.set(event, set)
-    set.add(listener)
-    return () => set.delete(listener)
-  }
-  emit(event: DnsEvent): void {
-    this.state = event === 'failure' ? 'dns-failure' : event === 'recovered' ? 'ok' : 'network-down'
-    for (const l of this.#listeners.get(event) ?? []) l({ status: this.state })
-  }
-  listeners(): number {
-    let n = 0
-    for (const set of this.#listeners.values()) n += set.size
-    return n
-  }
-}
 
 describe('DNS monitor', () => {
   it('restarts a tunnel that is not ready once per DNS failure episode', async () => {

@@ -1,6 +1,12 @@
 import type { Logger } from '@scanner/core'
 import { createTunnel } from '@scanner/tunnel'
-import type { Tunnel, TunnelEvents, TunnelOptions } from '@scanner/tunnel'
+import type {
+  DnsMonitorLike,
+  DnsMonitorState,
+  Tunnel,
+  TunnelEvents,
+  TunnelOptions,
+} from '@scanner/tunnel'
 import { fakeCloudflaredPath, fakeCloudflaredToken } from '@scanner/tunnel/testing'
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -169,4 +175,27 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...open].map((t) => t.stop()))
   open.clear()
   removeTempDirs()
+}
+
+type DnsEvent = 'failure' | 'network-down' | 'recovered'
+
+/** A DNS monitor double with the @scanner/health DnsMonitor shape. */
+export class FakeDns implements DnsMonitorLike {
+  state: DnsMonitorState = 'ok'
+  readonly #listeners = new Map<DnsEvent, Set<(report: unknown) => void>>()
+  on(event: DnsEvent, listener: (report: unknown) => void): () => void {
+    const set = this.#listeners.get(event) ?? new Set()
+    this.#listeners.set(event, set)
+    set.add(listener)
+    return () => set.delete(listener)
+  }
+  emit(event: DnsEvent): void {
+    this.state = event === 'failure' ? 'dns-failure' : event === 'recovered' ? 'ok' : 'network-down'
+    for (const l of this.#listeners.get(event) ?? []) l({ status: this.state })
+  }
+  listeners(): number {
+    let n = 0
+    for (const set of this.#listeners.values()) n += set.size
+    return n
+  }
 }

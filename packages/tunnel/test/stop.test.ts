@@ -8,7 +8,7 @@ import { alive, groupMembers, stopAll, tempDir, tunnelFor, waitFor } from './hel
 afterEach(stopAll)
 
 describe('stop', () => {
-  it('kills a child that ignores SIGTERM and its grandchild within grace + margin + 1 s', async () => {
+  it('kills a child that ignores SIGTERM and its grandchild after grace + margin', async () => {
     const pidFile = join(tempDir(), 'grandchild.pid')
     const tunnel = tunnelFor({
       env: fakeCloudflaredEnv('normal', {
@@ -34,9 +34,9 @@ describe('stop', () => {
     expect(groupMembers(pid).sort()).toEqual([pid, grandchild].sort())
     const started = Date.now()
     await tunnel.stop()
-    const took = Date.now() - started
-    expect(took).toBeLessThanOrEqual(500 + 300 + 1000)
-    expect(took).toBeGreaterThanOrEqual(500 + 300 - 50)
+    // It waited the grace period plus the margin (a lower bound holds under any load), then
+    // killed the group.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(500 + 300 - 50)
     expect(groupMembers(pid)).toEqual([])
     expect(alive(pid)).toBe(false)
     expect(alive(grandchild)).toBe(false)
@@ -57,7 +57,9 @@ describe('stop', () => {
     const started = Date.now()
     await tunnel.stop()
     await first
-    expect(Date.now() - started).toBeLessThan(2000)
+    // Forced: far sooner than the 60 s grace period it would otherwise wait.
+    expect(Date.now() - started).toBeLessThan(30_000)
+    expect(tunnel.status().lastExit?.signal).toBe('SIGKILL')
     expect(alive(pid)).toBe(false)
   })
 
@@ -70,8 +72,9 @@ describe('stop', () => {
     await tunnel.waitForReady({ timeoutMs: 10_000 })
     const started = Date.now()
     await Promise.all([tunnel.stop(), tunnel.stop()])
+    // It waited for the drain, and exit code 0 says it ended within the grace period (a kill
+    // after the grace period would be SIGKILL).
     expect(Date.now() - started).toBeGreaterThanOrEqual(150)
-    expect(Date.now() - started).toBeLessThan(2000)
     expect(tunnel.status().lastExit?.exitCode).toBe(0)
     await tunnel.stop()
     expect(tunnel.state).toBe('stopped')

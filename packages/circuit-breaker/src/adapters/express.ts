@@ -11,6 +11,7 @@ import {
   type RequestInfo,
   type SendableResponse,
 } from '../internal/http.js'
+import { expressPattern } from '../internal/express-pattern.js'
 import type { BreakerRegistry } from '../registry.js'
 
 /** Options of {@link createExpressBreaker}. */
@@ -23,16 +24,21 @@ export interface ExpressBreaker {
    * (`app.get(path, middleware, handler)`): Express knows the route pattern only there.
    */
   readonly middleware: RequestHandler
+  /**
+   * 404 problem+json for requests no route answered: mount it after every route and before
+   * `errorHandler` (`app.use(notFound)`). Without it, Express answers its own HTML 404.
+   */
+  readonly notFound: RequestHandler
   /** Error handler: mount it after every route (`app.use(errorHandler)`). */
   readonly errorHandler: ErrorRequestHandler
 }
 
-function info(req: Request): RequestInfo {
-  const path = (req.route as { path?: unknown } | undefined)?.path
-  const known = typeof path === 'string' || path instanceof RegExp || Array.isArray(path)
-  const pattern = known ? req.baseUrl + String(path) : undefined
-  return { method: req.method, pattern, url: req.originalUrl }
-}
+// The pattern includes the mount patterns of routers and sub-apps, never the raw `req.baseUrl`.
+const info = (req: Request): RequestInfo => ({
+  method: req.method,
+  pattern: expressPattern(req),
+  url: req.originalUrl,
+})
 
 function send(res: Response, response: SendableResponse): void {
   res.writeHead(response.status, response.headers).end(response.body)
@@ -44,9 +50,10 @@ function send(res: Response, response: SendableResponse): void {
  *
  * @example
  * ```ts
- * const { middleware, errorHandler } = createExpressBreaker(registry, { logger })
+ * const { middleware, notFound, errorHandler } = createExpressBreaker(registry, { logger })
  * app.use(middleware)
  * app.get('/api/quotes/:symbol', middleware, quoteHandler)
+ * app.use(notFound)
  * app.use(errorHandler)
  * ```
  */
@@ -65,7 +72,7 @@ export function createExpressBreaker(
       next()
       return
     }
-    const rejection = guard.admit(state, info(req))
+    const rejection = guard.admit(state, info(req), req)
     if (rejection !== undefined) {
       send(res, rejection)
       return
@@ -82,5 +89,9 @@ export function createExpressBreaker(
     }
     send(res, response)
   }
-  return { middleware, errorHandler }
+  const notFound: RequestHandler = function circuitBreakerNotFound(req, res) {
+    const state = guard.state(req, req.headers[guard.header], (req as { id?: unknown }).id)
+    send(res, guard.notFound(state, info(req)))
+  }
+  return { middleware, notFound, errorHandler }
 }

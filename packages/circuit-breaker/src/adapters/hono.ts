@@ -3,11 +3,17 @@
  *
  * @module @scanner/circuit-breaker/hono
  */
-import type { Context, ErrorHandler, MiddlewareHandler } from 'hono'
+import type { Context, ErrorHandler, MiddlewareHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { matchedRoutes } from 'hono/route'
 import type { HttpBreakerOptions } from '../http-options.js'
-import { createHttpGuard, type RequestInfo, type SendableResponse } from '../internal/http.js'
+import {
+  createHttpGuard,
+  type BodyRequest,
+  type RequestInfo,
+  type SendableResponse,
+} from '../internal/http.js'
+import { bodyError, isBodyError, type BodyCache } from '../internal/request-body.js'
 import type { BreakerRegistry } from '../registry.js'
 
 /** Options of {@link createHonoBreaker}. */
@@ -19,6 +25,8 @@ export interface HonoBreaker {
   readonly middleware: MiddlewareHandler
   /** Error handler: `app.onError(onError)`. */
   readonly onError: ErrorHandler
+  /** 404 problem+json for unmatched routes: `app.notFound(notFound)` (Hono's own is text). */
+  readonly notFound: NotFoundHandler
 }
 
 /** The pattern of the route handling the request: the last matched non-middleware route. */
@@ -41,8 +49,11 @@ const info = (c: Context): RequestInfo => ({
 
 /** What `@hono/node-server` passes as `c.env`: Node's own request. */
 interface NodeBindings {
-  readonly incoming?: { readonly headers?: Readonly<Record<string, string | string[] | undefined>> }
+  readonly incoming?: BodyRequest
 }
+
+const incomingOf = (c: Context): BodyRequest | undefined =>
+  (c.env as NodeBindings | undefined)?.incoming
 
 const toResponse = (r: SendableResponse): Response =>
   new Response(r.body, { status: r.status, headers: r.headers })
@@ -53,9 +64,10 @@ const toResponse = (r: SendableResponse): Response =>
  *
  * @example
  * ```ts
- * const { middleware, onError } = createHonoBreaker(registry, { logger })
+ * const { middleware, onError, notFound } = createHonoBreaker(registry, { logger })
  * app.use(middleware)
  * app.onError(onError)
+ * app.notFound(notFound)
  * app.get('/api/quotes/:symbol', quoteHandler)
  * ```
  */
@@ -68,7 +80,7 @@ export function createHonoBreaker(
   // would first build the Fetch API Headers of the request, which costs more than the rest of
   // the middleware. Elsewhere (Bun, Deno, workers) the Fetch API is used.
   const stateOf = (c: Context) => {
-    const incoming = (c.env as NodeBindings | undefined)?.incoming?.headers
+    const incoming = incomingOf(c)?.headers
     return guard.state(
       c,
       incoming === undefined ? c.req.header(guard.header) : incoming[guard.header],
@@ -78,7 +90,9 @@ export function createHonoBreaker(
   // Not an async function: one promise fewer per request, on a path every request takes.
   const middleware: MiddlewareHandler = function circuitBreaker(c, next) {
     const state = stateOf(c)
-    const rejection = guard.admit(state, info(c))
+    // Under @hono/node-server the clock waits for Node's request body (read by the handler's
+    // `c.req.json()`); elsewhere it starts here, body reading included.
+    const rejection = guard.admit(state, info(c), incomingOf(c))
     if (rejection !== undefined) return Promise.resolve(toResponse(rejection))
     // c.header() on every runtime. Node's own setHeader() under @hono/node-server measured no
     // cheaper: headers set before writeHead() put Node on its slower merging path.
@@ -97,7 +111,17 @@ export function createHonoBreaker(
   }
   const onError: ErrorHandler = function circuitBreakerErrors(error, c) {
     const clientSafe = error instanceof HTTPException && error.status < 500
-    return toResponse(guard.error(error, stateOf(c), info(c), clientSafe))
+    if (clientSafe || !(error instanceof Error)) {
+      return toResponse(guard.error(error, stateOf(c), info(c), clientSafe))
+    }
+    // Malformed JSON from `c.req.json()` or a body cut short: 400, as Express and Fastify answer.
+    const cache = c.req.bodyCache as unknown as BodyCache
+    return isBodyError(cache, error).then((body) =>
+      toResponse(guard.error(body ? bodyError(error) : error, stateOf(c), info(c), body)),
+    )
   }
-  return { middleware, onError }
+  const notFound: NotFoundHandler = function circuitBreakerNotFound(c) {
+    return toResponse(guard.notFound(stateOf(c), info(c)))
+  }
+  return { middleware, onError, notFound }
 }

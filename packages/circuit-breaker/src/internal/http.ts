@@ -69,6 +69,45 @@ export function endOnClose(res: ClosingResponse, state: RequestState): void {
   res.on('close', endCall)
 }
 
+/** Node's request, as far as the body timing needs it. */
+export interface BodyRequest {
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly readableEnded: boolean
+  once(event: 'end', listener: (this: BodyRequest) => void): unknown
+}
+
+const BODY_CALL: unique symbol = Symbol('@scanner/circuit-breaker.body-call') as never
+
+function startOnBody(this: BodyRequest): void {
+  ;(this as BodyRequest & { [BODY_CALL]?: BreakerCall })[BODY_CALL]?.startClock()
+}
+
+/**
+ * Whether the request has a body that was not read yet: its slow-call clock then starts when the
+ * body was read to its end (by a body parser, or the handler), not at admission. Node parses a
+ * request's headers before its body, so `req.complete` is still false here even for a GET: the
+ * headers tell (as `type-is`'s `hasBody`).
+ */
+function bodyPending(req: BodyRequest): boolean {
+  if (req.readableEnded) return false
+  const h = req.headers
+  const length = h['content-length']
+  return h['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+const MAX_LOGGED = 200
+
+const truncate = (text: string): string =>
+  text.length > MAX_LOGGED ? `${text.slice(0, MAX_LOGGED)}…` : text
+
+/** A short reason for a client error's log line: its code or message, truncated. */
+function reasonOf(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return truncate(String(error))
+  const { code, message } = error as { code?: unknown; message?: unknown }
+  const text = typeof message === 'string' ? message : ''
+  return truncate(typeof code === 'string' ? `${code}: ${text}` : text)
+}
+
 function pathOf(url: string): string {
   const q = url.indexOf('?')
   return q === -1 ? url : url.slice(0, q)
@@ -84,9 +123,13 @@ export interface HttpGuard {
   peek(holder: object): RequestState | undefined
   /**
    * Admits the request through its route breaker; returns the 503 to send when refused
-   * (the handler must then not run), or undefined after storing the call in `state`.
+   * (the handler must then not run), or undefined after storing the call in `state`. With
+   * Node's request (`body`), a body still to be received keeps the slow-call clock stopped until
+   * it was read to its end: a slow upload is the client's time, not the dependency's.
    */
-  admit(state: RequestState, info: RequestInfo): SendableResponse | undefined
+  admit(state: RequestState, info: RequestInfo, body?: BodyRequest): SendableResponse | undefined
+  /** Builds and logs (one short `info` line) the 404 problem+json of an unmatched route. */
+  notFound(state: RequestState, info: RequestInfo): SendableResponse
   /** Builds and logs the response of an unhandled error. */
   error(
     error: unknown,
@@ -144,7 +187,7 @@ export function createHttpGuard(
   const valid = (id: unknown): id is string =>
     typeof id === 'string' && id.length > 0 && id.length <= maxLength && SAFE_ID.test(id)
 
-  return {
+  const guard: HttpGuard = {
     header,
     enabled,
     state(holder, incoming, frameworkId) {
@@ -159,13 +202,18 @@ export function createHttpGuard(
       return state
     },
     peek: (holder) => (holder as Holder)[STATE] ?? undefined,
-    admit(state, info) {
+    admit(state, info, body) {
       if (!enabled || registry.closed || state.key !== undefined) return undefined
       const key = routeKey(info.method, info.pattern)
       state.key = key
-      const result = registry.get(key).acquire()
+      const pending = body !== undefined && bodyPending(body)
+      const result = registry.get(key).acquire(pending)
       if (result.admitted) {
         state.call = result
+        if (pending) {
+          ;(body as BodyRequest & { [BODY_CALL]?: BreakerCall })[BODY_CALL] = result
+          body.once('end', startOnBody)
+        }
         return undefined
       }
       const errorId = createErrorId()
@@ -209,18 +257,18 @@ export function createHttpGuard(
         instance: pathOf(info.url),
         retryAfter,
       })
-      log.error(
-        {
-          err: error,
-          errorId,
-          method: info.method,
-          route: state.key ?? routeKey(info.method, info.pattern),
-          path: pathOf(info.url),
-          status,
-          requestId: state.requestId,
-        },
-        'unhandled error',
-      )
+      const fields = {
+        errorId,
+        method: info.method,
+        route: state.key ?? routeKey(info.method, info.pattern),
+        path: truncate(pathOf(info.url)),
+        status,
+        requestId: state.requestId,
+      }
+      // A client's error costs one short line without a stack (a flood of bad requests must not
+      // flood the logs); the server's own keep `error` with the whole error.
+      if (status < 500) log.info({ ...fields, reason: reasonOf(error) }, 'client error')
+      else log.error({ err: error, ...fields }, 'unhandled error')
       const headers = { ...response.headers }
       if (header !== 'x-request-id') {
         delete headers['x-request-id']
@@ -228,5 +276,14 @@ export function createHttpGuard(
       }
       return { status, headers, body: JSON.stringify(response.body) }
     },
+    notFound(state, info) {
+      const error = Object.assign(new Error('No route matches this method and path'), {
+        status: 404,
+        expose: true,
+        code: 'ERR_ROUTE_NOT_FOUND',
+      })
+      return guard.error(error, state, info, true)
+    },
   }
+  return guard
 }

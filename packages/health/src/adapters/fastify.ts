@@ -62,17 +62,23 @@ export const fastifyHealthPlugin: FastifyPluginAsync<FastifyHealthPluginOptions>
       const base = registeredPrefix ? route.suffix : route.path === '/' ? '' : route.path
       const urls = base === '' ? ['/'] : slashIgnored ? [base] : [base, `${base}/`]
       for (const url of urls) {
-        fastify.get(url, function healthEndpoint(request: FastifyRequest, reply: FastifyReply) {
-          const result = health.respond({
-            method: request.method,
-            path: route.path,
-            headers: request.headers,
-            remoteAddress: request.socket.remoteAddress ?? request.ip,
-          })
-          // Answered synchronously when no check has to run: no promise on the hot path.
-          if (result instanceof Promise) return result.then((response) => send(reply, response))
-          send(reply, result)
-          return undefined
+        // HEAD registered with GET: the core answers it with GET's Content-Length (Fastify's
+        // own HEAD route would measure the empty body).
+        fastify.route({
+          method: ['GET', 'HEAD'],
+          url,
+          handler: function healthEndpoint(request: FastifyRequest, reply: FastifyReply) {
+            const result = health.respond({
+              method: request.method,
+              path: route.path,
+              headers: request.headers,
+              remoteAddress: request.socket.remoteAddress ?? request.ip,
+            })
+            // Answered synchronously when no check has to run: no promise on the hot path.
+            if (result instanceof Promise) return result.then((response) => send(reply, response))
+            send(reply, result)
+            return undefined
+          },
         })
       }
     }

@@ -6,7 +6,8 @@
  */
 import { Hono } from 'hono'
 import type { Context } from 'hono'
-import { fetchHeaders, toResponse, type Health } from '../health.js'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { fetchHeaders, type Health, type HealthResponse } from '../health.js'
 
 /** Options of {@link createHonoHealthApp}. */
 export interface HonoHealthOptions {
@@ -54,8 +55,13 @@ export function createHonoHealthApp(health: Health, options: HonoHealthOptions =
           (c.env as NodeBindings | undefined)?.incoming?.headers ?? fetchHeaders(c.req.raw.headers),
         remoteAddress: getRemoteAddress(c),
       })
-      // Answered synchronously when no check has to run: no promise on the hot path.
-      return result instanceof Promise ? result.then(toResponse) : toResponse(result)
+      // Through c.body(), not a bare Response: headers that middleware set before (a request
+      // ID from hono/request-id or the breaker) are kept. Synchronous when no check has to run.
+      const send = (response: HealthResponse): Response =>
+        response.body === ''
+          ? c.body(null, response.status as ContentfulStatusCode, response.headers)
+          : c.body(response.body, response.status as ContentfulStatusCode, response.headers)
+      return result instanceof Promise ? result.then(send) : send(result)
     })
   }
   return app

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { createTokenMatcher, isLocalRequest, isLoopbackAddress, presentedToken } from './auth.js'
+import {
+  PROXY_HEADERS,
+  createTokenMatcher,
+  isLocalRequest,
+  isLoopbackAddress,
+  presentedToken,
+} from './auth.js'
 import { prefersHealthJson } from './negotiate.js'
 
 describe('isLoopbackAddress', () => {
@@ -24,16 +30,34 @@ describe('isLoopbackAddress', () => {
     expect(isLocalRequest('10.0.0.1', {})).toBe(false)
   })
 
-  it.each([
-    ['forwarded', 'for=203.0.113.1'],
-    ['x-forwarded-for', '203.0.113.1'],
-    ['x-real-ip', '203.0.113.1'],
-    ['cf-connecting-ip', '203.0.113.1'],
-    ['true-client-ip', '203.0.113.1'],
-  ])('treats a loopback request carrying %s as remote', (name, value) => {
-    expect(isLocalRequest('127.0.0.1', { [name]: value })).toBe(false)
-    expect(isLocalRequest('127.0.0.1', { [name]: [value] })).toBe(false)
+  it('lists the edge marks and the proxy headers', () => {
+    expect(PROXY_HEADERS).toEqual(
+      expect.arrayContaining([
+        'forwarded',
+        'x-forwarded-for',
+        'x-real-ip',
+        'cf-connecting-ip',
+        'true-client-ip',
+        'cf-ray',
+        'cf-visitor',
+        'cdn-loop',
+        'x-forwarded-proto',
+        'x-forwarded-host',
+        'via',
+        'cf-ipcountry',
+      ]),
+    )
   })
+
+  it.each(PROXY_HEADERS.map((name) => [name]))(
+    'treats a loopback request carrying %s alone as remote',
+    (name) => {
+      expect(isLocalRequest('127.0.0.1', { [name]: 'x' })).toBe(false)
+      expect(isLocalRequest('::1', { [name]: ['x'] })).toBe(false)
+      // An empty value is still the header's presence.
+      expect(isLocalRequest('127.0.0.1', { [name]: '' })).toBe(false)
+    },
+  )
 })
 
 describe('tokens', () => {

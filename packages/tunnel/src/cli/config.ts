@@ -47,6 +47,8 @@ export interface CliConfig {
   }
   readonly log: {
     readonly dir: string | undefined
+    /** File name of the origin service's output in `log.dir`. */
+    readonly originFile: string
     readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'
   }
   readonly status: { readonly listen: string }

@@ -6,6 +6,7 @@ import {
   useFallbackResolvers,
 } from '@scanner/health'
 import type { DnsMonitor, DnsRecoveryAction } from '@scanner/health'
+import type { Registry } from 'prom-client'
 import type { CliConfig } from './config.js'
 
 /**
@@ -18,7 +19,11 @@ import type { CliConfig } from './config.js'
  * const report = await createCliDnsMonitor(config).checkNow()
  * ```
  */
-export function createCliDnsMonitor(config: CliConfig, logger?: Logger): DnsMonitor {
+export function createCliDnsMonitor(
+  config: CliConfig,
+  logger?: Logger,
+  metrics?: Registry,
+): DnsMonitor {
   const recovery: DnsRecoveryAction[] = config.dns.recovery.map((name) =>
     name === 'flush-systemd-resolved' ? flushSystemdResolved() : useFallbackResolvers(),
   )
@@ -30,6 +35,7 @@ export function createCliDnsMonitor(config: CliConfig, logger?: Logger): DnsMoni
     intervalMs: config.dns.intervalMs,
     timeoutMs: config.dns.timeoutMs,
     ...(logger === undefined ? {} : { logger }),
+    ...(metrics === undefined ? {} : { metrics }),
   })
   // use-fallbacks lasts for the failure episode: back to the system resolver once it works.
   if (config.dns.recovery.includes('use-fallbacks')) {

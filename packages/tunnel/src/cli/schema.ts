@@ -292,7 +292,14 @@ export const configSchema: readonly ConfigKey[] = define([
     type: 'path',
     defaultText: 'none (standard output only)',
     description:
-      'Log directory: tunnel_monitor.log, tunnel_errors.log, health_checks.log, cloudflared.log (reopened on SIGHUP).',
+      'Log directory: tunnel_monitor.log, tunnel_errors.log, health_checks.log (JSON lines), cloudflared.log and the origin file (raw text); reopened on SIGHUP.',
+  },
+  {
+    key: 'log.originFile',
+    type: 'string',
+    default: 'origin.log',
+    description:
+      "File name in log.dir of the origin service's output (its text as printed), for example django.log.",
   },
   {
     key: 'log.level',

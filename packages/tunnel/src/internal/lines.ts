@@ -115,11 +115,84 @@ export class RingBuffer<T> {
   }
 }
 
-/** Replaces every occurrence of each secret in `text`. */
+/** Fragments of a secret this long or longer are redacted anywhere in a line. */
+const MIN_FRAGMENT = 8
+/**
+ * At a line break (start or end of the text, CR, LF), a secret's head or tail this long or
+ * longer is redacted too: what a cut at the line limit or a break inside the token leaves.
+ */
+const MIN_EDGE = 4
+const REDACTED = '[REDACTED]'
+
+/** The `MIN_FRAGMENT`-long substrings of recently used secrets. */
+const gramCache = new Map<string, Set<string>>()
+
+function gramsOf(secret: string): Set<string> {
+  let grams = gramCache.get(secret)
+  if (grams === undefined) {
+    grams = new Set()
+    for (let i = 0; i + MIN_FRAGMENT <= secret.length; i++) {
+      grams.add(secret.slice(i, i + MIN_FRAGMENT))
+    }
+    if (gramCache.size >= 16) gramCache.clear()
+    gramCache.set(secret, grams)
+  }
+  return grams
+}
+
+/** Redacts the pieces of `secret` in one segment (text between line breaks). */
+function scrubSegment(segment: string, secret: string): string {
+  let out = segment
+  // A head of the secret at the end of the segment (cut there, or broken by CR/LF).
+  for (let n = Math.min(secret.length - 1, out.length); n >= MIN_EDGE; n--) {
+    if (out.endsWith(secret.slice(0, n))) {
+      out = out.slice(0, out.length - n) + REDACTED
+      break
+    }
+  }
+  // A tail of the secret at its start.
+  for (let n = Math.min(secret.length - 1, out.length); n >= MIN_EDGE; n--) {
+    if (out.startsWith(secret.slice(secret.length - n))) {
+      out = REDACTED + out.slice(n)
+      break
+    }
+  }
+  // Any longer piece in between.
+  if (secret.length < MIN_FRAGMENT || out.length < MIN_FRAGMENT) return out
+  const grams = gramsOf(secret)
+  let result = ''
+  let from = 0
+  for (let i = 0; i + MIN_FRAGMENT <= out.length;) {
+    if (!grams.has(out.slice(i, i + MIN_FRAGMENT))) {
+      i++
+      continue
+    }
+    let end = i + MIN_FRAGMENT
+    while (end < out.length && secret.includes(out.slice(i, end + 1))) end++
+    result += out.slice(from, i) + REDACTED
+    from = end
+    i = end
+  }
+  return result + out.slice(from)
+}
+
+/**
+ * Replaces every occurrence of each secret in `text` with `[REDACTED]`, and the pieces a
+ * secret leaves when something breaks it: any piece of 8 characters or more anywhere, and
+ * heads and tails of 4 or more at a line break (start or end of `text`, CR or LF). So a line
+ * cut at the length limit in the middle of a token, or a token broken by LF (two lines) or a
+ * bare CR, keeps at most 3 of its characters on either side of the break.
+ */
 export function scrub(text: string, secrets: readonly string[]): string {
   let out = text
   for (const secret of secrets) {
-    if (secret.length > 0 && out.includes(secret)) out = out.replaceAll(secret, '[REDACTED]')
+    if (secret.length === 0) continue
+    if (out.includes(secret)) out = out.replaceAll(secret, REDACTED)
+    if (secret.length <= MIN_EDGE) continue
+    out = out
+      .split(/(\r\n|\r|\n)/)
+      .map((part, i) => (i % 2 === 1 ? part : scrubSegment(part, secret)))
+      .join('')
   }
   return out
 }

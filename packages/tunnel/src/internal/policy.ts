@@ -70,6 +70,13 @@ export class FallbackPolicy {
   }
 }
 
+/**
+ * A cause outside cloudflared that a later restart can fix: DNS down (from the output or the
+ * DNS monitor), the network down (DNS monitor), the edge or the quick-tunnel API unreachable, a
+ * rate-limited registration.
+ */
+export type EnvironmentCause = 'dns-failure' | 'network-down' | 'edge-unreachable' | 'rate-limited'
+
 /** Facts about one run of cloudflared, gathered from its output. */
 export interface RunFacts {
   readonly exitCode: number | null
@@ -80,8 +87,11 @@ export interface RunFacts {
   readonly invalidToken: boolean
   /** A usage error was printed (`Incorrect Usage`, missing tunnel name, token file). */
   readonly usage: boolean
-  /** The network is down according to the DNS monitor. */
-  readonly networkDown: boolean
+  /**
+   * What the run's output or the DNS monitor said about the environment: such an exit is not a
+   * crash, and is retried with capped backoff for as long as it lasts.
+   */
+  readonly environment: EnvironmentCause | undefined
   /** The last fatal line, for messages. */
   readonly lastFatal: string | undefined
 }
@@ -93,6 +103,7 @@ export type ExitVerdict =
       readonly reason: 'exit' | 'self-update'
       readonly immediate: boolean
       readonly crash: boolean
+      readonly cause?: EnvironmentCause
     }
   | {
       readonly action: 'fail'
@@ -130,7 +141,44 @@ export function decideExit(facts: RunFacts): ExitVerdict {
         : 'cloudflared exited with code 0 before registering any connection (usually a usage or configuration error)',
     }
   }
-  return { action: 'restart', reason: 'exit', immediate: false, crash: !facts.networkDown }
+  if (facts.environment !== undefined) {
+    return {
+      action: 'restart',
+      reason: 'exit',
+      immediate: false,
+      crash: false,
+      cause: facts.environment,
+    }
+  }
+  return { action: 'restart', reason: 'exit', immediate: false, crash: true }
+}
+
+const NETWORK_ERROR =
+  /dial (?:tcp|udp)|i\/o timeout|connection refused|network is unreachable|no route to host|tls handshake|connection reset|no such host|server misbehaving|timeout: no recent network activity/i
+
+/**
+ * The environmental cause a line of output names, if any: a DNS failure, a rate limit, or a
+ * fatal network error (the quick-tunnel API request, the first edge connection).
+ */
+export function environmentOf(event: {
+  readonly kind: string
+  readonly failure?: boolean
+  readonly fatal?: boolean
+  readonly dns?: boolean
+  readonly rateLimited?: boolean
+  readonly duringShutdown?: boolean
+  readonly message: string
+  readonly error?: string
+}): EnvironmentCause | undefined {
+  if (event.duringShutdown === true) return undefined
+  if (event.rateLimited === true) return 'rate-limited'
+  if (event.kind === 'dns-failure' && event.failure === true) return 'dns-failure'
+  if (event.fatal === true) {
+    const text = `${event.message} ${event.error ?? ''}`
+    if (/failed to request quick tunnel|quicktunnel response/i.test(text)) return 'edge-unreachable'
+    if (NETWORK_ERROR.test(text)) return 'edge-unreachable'
+  }
+  return undefined
 }
 
 /** Outcome of one round of local/public probes. */

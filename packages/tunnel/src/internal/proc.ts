@@ -1,6 +1,9 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs'
+import { accessSync, constants, readdirSync, readFileSync, statSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile, rename } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
+import type { Socket } from 'node:net'
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path'
 
 /**
@@ -135,16 +138,41 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   })
 }
 
-/** What the pid file records about a supervised process. */
-export interface PidRecord {
+/** One supervised process group as the pid file records it. */
+export interface PidProcess {
+  /** The child's pid; it leads its own process group and session (spawned detached). */
   readonly pid: number
+  /** Its process group (the pid on Unix, where children are spawned detached). */
+  readonly pgid: number
+  /** Start time in clock ticks since boot (/proc/<pid>/stat field 22): the identity against pid reuse. */
   readonly startTime: string | undefined
   readonly command: string
-  readonly owner: number
-  readonly ownerStartTime: string | undefined
 }
 
-/** Writes the pid file atomically. */
+/** What the pid file records: the supervisor (owner) and every process group it runs. */
+export interface PidRecord {
+  readonly owner: number
+  readonly ownerStartTime: string | undefined
+  /** Linux boot id: a record from before a reboot names nothing. */
+  readonly bootId: string | undefined
+  readonly processes: readonly PidProcess[]
+}
+
+let bootIdCache: string | null | undefined
+
+/** The Linux boot id (/proc/sys/kernel/random/boot_id), or undefined. */
+export function bootId(): string | undefined {
+  if (bootIdCache === undefined) {
+    try {
+      bootIdCache = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()
+    } catch {
+      bootIdCache = null
+    }
+  }
+  return bootIdCache ?? undefined
+}
+
+/** Writes the pid file atomically (mode 0600). */
 export async function writePidFile(path: string, record: PidRecord): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
   const tmp = `${path}.${process.pid}.tmp`
@@ -152,79 +180,174 @@ export async function writePidFile(path: string, record: PidRecord): Promise<voi
   await rename(tmp, path)
 }
 
-/** Reads the pid file; undefined when absent or unreadable. */
+function toProcess(value: unknown): PidProcess | undefined {
+  const p = (typeof value === 'object' && value !== null ? value : {}) as Partial<PidProcess>
+  if (typeof p.pid !== 'number' || typeof p.command !== 'string') return undefined
+  return {
+    pid: p.pid,
+    pgid: typeof p.pgid === 'number' ? p.pgid : p.pid,
+    startTime: typeof p.startTime === 'string' ? p.startTime : undefined,
+    command: p.command,
+  }
+}
+
+/**
+ * Reads the pid file; undefined when absent or unreadable. Also reads the one-process format of
+ * earlier versions (`{pid, startTime, command, owner, ownerStartTime}`).
+ */
 export async function readPidFile(path: string): Promise<PidRecord | undefined> {
   try {
-    const parsed = JSON.parse(await readFile(path, 'utf8')) as Partial<PidRecord>
-    if (typeof parsed.pid !== 'number' || typeof parsed.command !== 'string') return undefined
-    return {
-      pid: parsed.pid,
-      startTime: parsed.startTime,
-      command: parsed.command,
-      owner: typeof parsed.owner === 'number' ? parsed.owner : 0,
-      ownerStartTime: parsed.ownerStartTime,
-    }
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>
+    const owner = typeof parsed.owner === 'number' ? parsed.owner : 0
+    const ownerStartTime =
+      typeof parsed.ownerStartTime === 'string' ? parsed.ownerStartTime : undefined
+    const boot = typeof parsed.bootId === 'string' ? parsed.bootId : undefined
+    const list = Array.isArray(parsed.processes) ? parsed.processes : [parsed]
+    const processes = list.map(toProcess).filter((p): p is PidProcess => p !== undefined)
+    if (processes.length === 0) return undefined
+    return { owner, ownerStartTime, bootId: boot, processes }
   } catch {
     return undefined
   }
 }
 
-/** Removes the pid file if it still names `pid` (ownership check). */
-export async function removePidFile(path: string, pid?: number): Promise<void> {
-  if (pid !== undefined) {
-    const current = await readPidFile(path)
-    if (current !== undefined && current.pid !== pid) return
-  }
+/** Removes the pid file. */
+export async function removePidFile(path: string): Promise<void> {
   await rm(path, { force: true }).catch(() => undefined)
+}
+
+/** Pids of the live (non-zombie) members of a process group, with their start time and session. */
+export function groupMembers(
+  pgid: number,
+): { readonly pid: number; readonly startTime: string; readonly session: number }[] {
+  const members: { pid: number; startTime: string; session: number }[] = []
+  let entries: string[]
+  try {
+    entries = readdirSync('/proc')
+  } catch {
+    return members
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = procStat(Number(entry))
+    if (stat === undefined || stat[0] === 'Z' || Number(stat[2]) !== pgid) continue
+    members.push({ pid: Number(entry), startTime: stat[19] ?? '', session: Number(stat[3]) })
+  }
+  return members
 }
 
 /** Outcome of {@link reapStale}. */
 export type ReapOutcome =
   | { readonly action: 'none' }
-  | { readonly action: 'killed'; readonly pid: number }
+  | { readonly action: 'killed'; readonly pids: readonly number[] }
   | { readonly action: 'kept'; readonly pid: number; readonly why: string }
 
 /**
- * Finds a stale child recorded in a pid file and stops it, after checking it really is that
- * process: same start time (Linux /proc), command line containing the recorded command, and an
- * owner (the supervisor that started it) that is gone. Never signals anything unverified.
+ * Finds the process groups recorded in a pid file by a supervisor that is gone, and kills them
+ * (SIGKILL to the group), after checking identity: same boot, and either the recorded leader is
+ * alive with the recorded start time and command, or the leader is gone and the group still has
+ * members of the same session that started no earlier than it (while any member lives, Linux
+ * does not reuse the group's number as a pid). Never signals anything unverified; forgets the
+ * file otherwise.
  */
 export async function reapStale(path: string): Promise<ReapOutcome> {
   const record = await readPidFile(path)
   if (record === undefined) return { action: 'none' }
-  const { pid } = record
   const forget = async (): Promise<ReapOutcome> => {
-    await removePidFile(path, pid)
+    await removePidFile(path)
     return { action: 'none' }
-  }
-  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) return forget()
-  if (!isAlive(pid)) return forget()
-  if (process.platform !== 'linux') {
-    return { action: 'kept', pid, why: 'cannot verify the process identity on this platform' }
-  }
-  const startTime = procStartTime(pid)
-  const cmdline = procCmdline(pid)
-  if (
-    startTime === undefined ||
-    record.startTime === undefined ||
-    startTime !== record.startTime ||
-    !cmdline?.some((part) => part === record.command || part.endsWith(record.command))
-  ) {
-    // Recycled pid: another process now. Never touch it.
-    return forget()
   }
   const ownerAlive =
     record.owner > 1 &&
+    record.owner !== process.pid &&
     isAlive(record.owner) &&
     (record.ownerStartTime === undefined || procStartTime(record.owner) === record.ownerStartTime)
+  if (process.platform !== 'linux') {
+    const first = record.processes.find((p) => p.pid > 1 && isAlive(p.pid))
+    if (first === undefined) return forget()
+    return {
+      action: 'kept',
+      pid: first.pid,
+      why: 'cannot verify the process identity on this platform',
+    }
+  }
+  const boot = bootId()
+  if (record.bootId !== undefined && boot !== undefined && record.bootId !== boot) return forget()
   if (ownerAlive) {
-    return { action: 'kept', pid, why: `its supervisor (pid ${record.owner}) is still running` }
+    const live = record.processes.find((p) => isAlive(p.pid))
+    if (live !== undefined) {
+      return {
+        action: 'kept',
+        pid: live.pid,
+        why: `its supervisor (pid ${record.owner}) is still running`,
+      }
+    }
+    return forget()
   }
-  if (procGroup(pid) === pid) killGroup(pid, 'SIGKILL')
-  else killPid(pid, 'SIGKILL')
-  for (let i = 0; i < 50 && isAlive(pid); i++) {
-    await new Promise((r) => setTimeout(r, 20))
+  const killed: number[] = []
+  for (const proc of record.processes) {
+    const { pid, pgid, startTime } = proc
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || startTime === undefined)
+      continue
+    if (!Number.isInteger(pgid) || pgid <= 1 || pgid === process.pid) continue
+    let verified = false
+    if (isAlive(pid)) {
+      const cmdline = procCmdline(pid)
+      // A live pid with another start time or command is a recycled pid: never touch it.
+      verified =
+        procStartTime(pid) === startTime &&
+        procGroup(pid) === pgid &&
+        cmdline?.some((part) => part === proc.command || part.endsWith(proc.command)) === true
+    } else if (pgid === pid) {
+      // The leader is gone: what is left of its group (helpers, grandchildren).
+      const members = groupMembers(pgid)
+      verified =
+        members.length > 0 &&
+        members.every((m) => m.session === pgid && Number(m.startTime) >= Number(startTime))
+    }
+    if (!verified) continue
+    const members = groupMembers(pgid).map((m) => m.pid)
+    killGroup(pgid, 'SIGKILL')
+    for (let i = 0; i < 100 && groupMembers(pgid).length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    killed.push(...(members.length > 0 ? members : [pid]))
   }
-  await removePidFile(path, pid)
-  return { action: 'killed', pid }
+  await removePidFile(path)
+  return killed.length > 0 ? { action: 'killed', pids: killed } : { action: 'none' }
+}
+
+/**
+ * The keeper of a process group: a `/bin/sh` (about 1 MB) in a session of its own whose stdin is
+ * a pipe from this process. It blocks reading that pipe; when this process dies, however it dies
+ * (even SIGKILL), the kernel closes the pipe, the read returns, and the keeper SIGKILLs the
+ * whole group: cloudflared and anything it spawned. Stop it with {@link stopKeeper} once the group
+ * is gone. Undefined where there is no `/bin/sh` (Windows) or it cannot start.
+ */
+export function startKeeper(pgid: number): ChildProcess | undefined {
+  if (process.platform === 'win32' || !Number.isInteger(pgid) || pgid <= 1) return undefined
+  try {
+    const keeper = spawn('/bin/sh', ['-c', 'read _ ; kill -9 -"$0" 2>/dev/null', String(pgid)], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    })
+    keeper.on('error', () => undefined)
+    keeper.stdin?.on('error', () => undefined)
+    ;(keeper.stdin as Socket | null)?.unref()
+    keeper.unref()
+    return keeper
+  } catch {
+    return undefined
+  }
+}
+
+/** Ends a keeper without letting it fire (SIGKILL, so its read never returns). */
+export function stopKeeper(keeper: ChildProcess | undefined): void {
+  if (keeper?.pid === undefined || keeper.exitCode !== null || keeper.signalCode !== null) return
+  try {
+    process.kill(keeper.pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+  keeper.stdin?.destroy()
 }

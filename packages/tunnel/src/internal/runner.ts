@@ -10,15 +10,20 @@ import { execa } from 'execa'
 import type { Readable } from 'node:stream'
 import { TunnelError } from '../errors.js'
 import { createLineSplitter, RingBuffer, scrub } from './lines.js'
+import type { ChildProcess } from 'node:child_process'
 import {
+  bootId,
   killGroup,
   killPid,
   procStartTime,
   reapStale,
   removePidFile,
   setprivPath,
+  startKeeper,
+  stopKeeper,
   writePidFile,
 } from './proc.js'
+import type { PidProcess } from './proc.js'
 
 /** Lifecycle phase of the runner; the supervisors derive their public state from it. */
 export type RunnerPhase = 'idle' | 'starting' | 'up' | 'backoff' | 'stopping' | 'stopped' | 'failed'
@@ -59,6 +64,8 @@ export type ExitDecision =
       readonly immediate?: boolean
       /** Counts toward the crash loop when the run never became ready. @default true */
       readonly crash?: boolean
+      /** What outside the child made it exit (an environmental cause), passed to onRestart. */
+      readonly cause?: string
     }
   | { readonly action: 'fail'; readonly reason: string; readonly message: string }
   | { readonly action: 'done' }
@@ -70,6 +77,8 @@ export interface RunnerRestart {
   readonly exitCode: number | null
   readonly signal: string | null
   readonly pid: number | undefined
+  /** The environmental cause of the exit, when the caller named one. */
+  readonly cause?: string | undefined
 }
 
 /** Why the runner gave up. */
@@ -102,6 +111,8 @@ export interface RunnerOptions {
   readonly maxCrashes: number
   readonly pidFile: string | undefined
   readonly pdeathsig: boolean
+  /** Start a keeper that kills the group when this process dies (see startKeeper). */
+  readonly keeper: boolean
   readonly maxLineLength: number
   readonly outputLines: number
   readonly secrets: readonly string[]
@@ -117,6 +128,7 @@ interface Run {
   ready: boolean
   restart: { reason: string; immediate: boolean } | undefined
   killTimer: NodeJS.Timeout | undefined
+  keeper: ChildProcess | undefined
   readonly done: Promise<void>
 }
 
@@ -137,11 +149,16 @@ export class Runner {
   #crashes = 0
   #timer: NodeJS.Timeout | undefined
   #stopping = false
+  /** stop() was called: nothing may revive the runner. */
+  #stopped = false
   #stopPromise: Promise<void> | undefined
   #startPromise: Promise<void> | undefined
   #failure: RunnerFailure | undefined
   #nextStartAt: number | undefined
   #spawning: Promise<void> | undefined
+  /** Process groups in the pid file, and the chain of its writes (in order, awaited). */
+  readonly #pidProcesses = new Map<number, PidProcess>()
+  #pidWrites: Promise<void> = Promise.resolve()
 
   constructor(options: RunnerOptions, hooks: RunnerHooks) {
     this.#options = options
@@ -214,8 +231,8 @@ export class Runner {
         const outcome = await reapStale(pidFile).catch(() => ({ action: 'none' }) as const)
         if (outcome.action === 'killed') {
           this.#options.log.warn(
-            { pid: outcome.pid, pidFile },
-            'killed a stale process left by an earlier supervisor',
+            { pids: outcome.pids, pidFile },
+            'killed a stale process group left by an earlier supervisor',
           )
         } else if (outcome.action === 'kept') {
           this.#options.log.warn(
@@ -319,6 +336,8 @@ export class Runner {
       ready: false,
       restart: undefined,
       killTimer: undefined,
+      // Kills the group if this process dies without stopping it (see startKeeper).
+      keeper: unix && this.#options.keeper ? startKeeper(pid) : undefined,
       done: new Promise<void>((resolve) => {
         resolveDone = resolve
       }),
@@ -351,20 +370,13 @@ export class Runner {
       void this.#exited(run, exitCode, signal, closed).finally(resolveDone)
     })
 
-    if (this.#options.pidFile !== undefined) {
-      writePidFile(this.#options.pidFile, {
-        pid,
-        startTime: procStartTime(pid),
-        command: plan.command,
-        owner: process.pid,
-        ownerStartTime: procStartTime(process.pid),
-      }).catch((error: unknown) => {
-        this.#options.log.warn(
-          { err: error, pidFile: this.#options.pidFile },
-          'cannot write the pid file',
-        )
-      })
-    }
+    this.#pidProcesses.set(pid, {
+      pid,
+      pgid: pid,
+      startTime: procStartTime(pid),
+      command: plan.command,
+    })
+    await this.#savePidFile()
     this.#options.log.info(
       {
         pid,
@@ -378,6 +390,31 @@ export class Runner {
     this.#setPhase('up')
     this.#hooks.onSpawn?.(info)
     if (this.#stopping) void this.#terminate(run)
+  }
+
+  /**
+   * Writes the pid file with every live process group (removes it when none is left). Writes
+   * run one after the other, so a quick exit's removal never lands before its own write.
+   */
+  #savePidFile(): Promise<void> {
+    const path = this.#options.pidFile
+    if (path === undefined) return Promise.resolve()
+    const processes = [...this.#pidProcesses.values()]
+    this.#pidWrites = this.#pidWrites
+      .then(() =>
+        processes.length === 0
+          ? removePidFile(path)
+          : writePidFile(path, {
+              owner: process.pid,
+              ownerStartTime: procStartTime(process.pid),
+              bootId: bootId(),
+              processes,
+            }),
+      )
+      .catch((error: unknown) => {
+        this.#options.log.warn({ err: error, pidFile: path }, 'cannot write the pid file')
+      })
+    return this.#pidWrites
   }
 
   #line(raw: string, stream: 'stdout' | 'stderr', truncated: boolean): void {
@@ -395,11 +432,11 @@ export class Runner {
     run.exited = true
     // Nothing of the group may outlive the main process (helpers, grandchildren).
     killGroup(run.info.pid, 'SIGKILL')
+    stopKeeper(run.keeper)
     await Promise.race([Promise.all(closed), delay(STREAM_CLOSE_WAIT_MS)])
     if (run.killTimer) clearTimeout(run.killTimer)
-    if (this.#options.pidFile !== undefined) {
-      await removePidFile(this.#options.pidFile, run.info.pid).catch(() => undefined)
-    }
+    this.#pidProcesses.delete(run.info.pid)
+    await this.#savePidFile()
     if (this.#current === run) this.#current = undefined
     const info: ExitInfo = {
       pid: run.info.pid,
@@ -448,7 +485,14 @@ export class Runner {
       }
     }
     const delayMs = decision.immediate === true ? 0 : backoff.next()
-    this.#scheduleRestart({ reason: decision.reason, delayMs, exitCode, signal, pid: info.pid })
+    this.#scheduleRestart({
+      reason: decision.reason,
+      delayMs,
+      exitCode,
+      signal,
+      pid: info.pid,
+      cause: decision.cause,
+    })
   }
 
   #scheduleRestart(restart: RunnerRestart): void {
@@ -492,6 +536,24 @@ export class Runner {
     if (this.#phase !== 'backoff' || this.#stopping || this.#timer === undefined) return
     this.#options.backoff.reset()
     this.#schedule(0)
+  }
+
+  /**
+   * Leaves `failed` and starts again with a fresh crash budget and backoff (used when the cause
+   * of a give-up may have cleared). False when not failed, when stop() was called, or while a
+   * child is still stopping.
+   */
+  revive(): boolean {
+    if (this.#phase !== 'failed' || this.#stopped) return false
+    if (this.#current !== undefined && !this.#current.exited) return false
+    this.#failure = undefined
+    this.#stopping = false
+    this.#stopPromise = undefined
+    this.#crashes = 0
+    this.#options.backoff.reset()
+    this.#options.log.warn({}, `starting ${this.#options.name} again after giving up`)
+    this.#schedule(0)
+    return true
   }
 
   /**
@@ -587,6 +649,7 @@ export class Runner {
    * of the group at once).
    */
   stop(): Promise<void> {
+    this.#stopped = true
     if (this.#stopPromise) {
       const run = this.#current
       if (run !== undefined && !run.exited && this.#phase === 'stopping') this.#kill(run)

@@ -66,7 +66,11 @@ describe('config schema', () => {
     expect(flagged.config.origin.env).toEqual({ A: '1', B: 'x=y' })
     const json = file('b.json', JSON.stringify({ log: { level: 'debug', dir: 'logs' } }))
     const fromJson = await loadConfig({ file: json, env: {}, cwd: '/' })
-    expect(fromJson.config.log).toEqual({ level: 'debug', dir: join(dir, 'logs') })
+    expect(fromJson.config.log).toEqual({
+      level: 'debug',
+      dir: join(dir, 'logs'),
+      originFile: 'origin.log',
+    })
   })
 
   it('names the key, the value and what was expected', async () => {

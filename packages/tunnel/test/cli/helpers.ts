@@ -149,10 +149,10 @@ export function dnsSection(
   ]
 }
 
-/** A DNS server on 127.0.0.1 that answers A queries with 127.0.0.1, or SERVFAIL. */
+/** A DNS server on 127.0.0.1 that answers A queries with 127.0.0.1, SERVFAIL, or nothing (`drop`). */
 export interface LoopbackDns {
   readonly address: string
-  mode: 'ok' | 'servfail'
+  mode: 'ok' | 'servfail' | 'drop'
   queries: number
   close(): Promise<void>
 }
@@ -169,6 +169,7 @@ export async function startDns(mode: LoopbackDns['mode'] = 'ok'): Promise<Loopba
       return
     }
     state.queries++
+    if (state.mode === 'drop') return
     const question = query.questions?.[0]
     const ok = state.mode === 'ok'
     const response = dnsPacket.encode({

@@ -174,6 +174,7 @@ describe('scanner-tunnel run (real processes, cloudflared simulator)', () => {
       [
         'cloudflared.log',
         'health_checks.log',
+        'origin.log',
         'tunnel_errors.log',
         'tunnel_monitor.log',
         'tunnel_monitor.log.1',

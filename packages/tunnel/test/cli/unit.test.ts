@@ -62,6 +62,8 @@ describe('scanner-tunnel unit', () => {
       'scanner-tunnel',
       '--cli',
       cliPath,
+      // The test's files are under /tmp, which PrivateTmp=yes would hide.
+      '--allow-tmp',
     ])
     expect(r.code).toBe(0)
     const unit = r.stdout
@@ -71,7 +73,8 @@ describe('scanner-tunnel unit', () => {
     expect(s.get('Restart')).toEqual(['on-failure'])
     expect(s.get('RestartSec')).toEqual(['5s'])
     expect(s.get('User')).toEqual(['scanner-tunnel'])
-    expect(s.get('EnvironmentFile')).toEqual([envFile])
+    expect(s.get('EnvironmentFile')).toEqual([`-${envFile}`])
+    expect(s.get('PrivateTmp')).toEqual(['no'])
     expect(s.get('ReadWritePaths')).toEqual([logDir])
     expect(s.get('KillMode')).toEqual(['mixed'])
     // grace 20 s + 5 s supervisor margin + 10 s
@@ -79,7 +82,6 @@ describe('scanner-tunnel unit', () => {
     for (const key of [
       'NoNewPrivileges',
       'ProtectHome',
-      'PrivateTmp',
       'ProtectKernelTunables',
       'ProtectControlGroups',
       'RestrictSUIDSGID',
@@ -98,8 +100,7 @@ describe('scanner-tunnel unit', () => {
   it('loads the token with LoadCredential= and never puts it on ExecStart', async () => {
     const tokenFile = join(dir, 'tunnel-token')
     writeFileSync(tokenFile, 'not-a-real-token\n', { mode: 0o600 })
-    const logDir = join(dir, 'logs2')
-    mkdirSync(logDir)
+    const logDir = '/var/log/scanner-tunnel'
     const r = await runInProcess(
       [
         'unit',
@@ -109,7 +110,7 @@ describe('scanner-tunnel unit', () => {
         '--cli',
         cliPath,
         '--installed-config',
-        join(dir, 'c.yaml'),
+        '/etc/scanner-tunnel/c.yaml',
       ],
       { SCANNER_TUNNEL_TUNNEL_TOKEN_FILE: tokenFile },
       dir,
@@ -120,11 +121,146 @@ describe('scanner-tunnel unit', () => {
     expect(s.get('EnvironmentFile')).toBeUndefined()
     expect(s.get('DynamicUser')).toEqual(['yes'])
     expect(s.get('ExecStart')?.[0]).toBe(
-      `${process.execPath} ${cliPath} run --config ${join(dir, 'c.yaml')} --log-dir ${logDir}`,
+      `${process.execPath} ${cliPath} run --config /etc/scanner-tunnel/c.yaml --log-dir ${logDir}`,
     )
+    // Nothing relaxed: the credential is read by systemd itself, before the sandbox applies.
+    expect(s.get('ProtectHome')).toEqual(['yes'])
+    expect(s.get('PrivateTmp')).toEqual(['yes'])
     const path = join(dir, 'credential.service')
     writeFileSync(path, r.stdout)
     verify(path, r.stdout)
+  })
+
+  const INJECT = 'ExecStartPre=/bin/sh -c id'
+  const base = [
+    '--cli',
+    '/opt/scanner/cli.js',
+    '--node',
+    '/usr/bin/node',
+    '--log-dir',
+    '/var/log/st',
+  ]
+  it.each([
+    ['--user', `scanner\n${INJECT}`],
+    ['--user', `scanner\r${INJECT}`],
+    ['--node', `/usr/bin/node\n${INJECT}`],
+    ['--cli', `/opt/scanner/cli.js\n${INJECT}`],
+    ['--installed-config', `/etc/st.yaml\n${INJECT}`],
+    ['--log-dir', `/var/log/st\n${INJECT}`],
+    ['--env-file', `/etc/st.env\n${INJECT}`],
+    ['--config', `/etc/st.yaml\t\n${INJECT}`],
+  ])('refuses a control character in %s (no injected directive)', async (flag, value) => {
+    const r = await runInProcess(['unit', ...base, flag, value], {}, dir)
+    expect(r.code).toBe(2)
+    expect(r.stdout).toBe('')
+    expect(r.stderr).toContain(flag)
+    expect(r.stderr).toContain('control character')
+  })
+
+  it.each([
+    ['log.dir', 'log:\n  dir: ', [] as string[], 'The log directory'],
+    ['tunnel.tokenFile', 'tunnel:\n  tokenFile: ', ['--credential'], 'The token file'],
+  ])(
+    'refuses a control character coming from the config file: %s',
+    async (_, yaml, extra, what) => {
+      const file = join(dir, `inject-${what.length}.yaml`)
+      writeFileSync(file, `${yaml}${JSON.stringify(`/var/log/x\n${INJECT}`)}\n`)
+      const r = await runInProcess(
+        [
+          'unit',
+          '--cli',
+          '/opt/scanner/cli.js',
+          '--config',
+          file,
+          '--installed-config',
+          '/etc/st.yaml',
+          ...extra,
+        ],
+        { TUNNEL_TOKEN: 'x' },
+        dir,
+      )
+      expect(r.code).toBe(2)
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toContain(what)
+      expect(r.stderr).toContain('control character')
+    },
+  )
+
+  it('refuses a user name systemd would misread', async () => {
+    for (const user of ['scanner tunnel', 'a;b', '-rf', 'x'.repeat(40)]) {
+      const r = await runInProcess(['unit', ...base, '--user', user], {}, dir)
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain('--user')
+    }
+  })
+
+  it.each([
+    [
+      '--cli',
+      '/root/.npm/_npx/abc/node_modules/@scanner/tunnel/dist/cli.js',
+      'ProtectHome=yes',
+      '--allow-home',
+      'ProtectHome',
+      'read-only',
+    ],
+    [
+      '--node',
+      '/home/dev/.nvm/versions/node/v22.0.0/bin/node',
+      'ProtectHome=yes',
+      '--allow-home',
+      'ProtectHome',
+      'read-only',
+    ],
+    [
+      '--cli',
+      '/run/user/1000/cli.js',
+      'ProtectHome=yes',
+      '--allow-home',
+      'ProtectHome',
+      'read-only',
+    ],
+    ['--cli', '/tmp/scanner/cli.js', 'PrivateTmp=yes', '--allow-tmp', 'PrivateTmp', 'no'],
+    ['--installed-config', '/var/tmp/st.yaml', 'PrivateTmp=yes', '--allow-tmp', 'PrivateTmp', 'no'],
+    ['--log-dir', '/home/dev/logs', 'ProtectHome=yes', '--allow-home', 'ProtectHome', 'read-only'],
+  ])(
+    'refuses %s %s, which the unit hides, and names the flag that relaxes it',
+    async (flag, path, setting, relax, key, relaxed) => {
+      const r = await runInProcess(['unit', ...base, flag, path], {}, dir)
+      expect(r.code).toBe(2)
+      expect(r.stdout).toBe('')
+      expect(r.stderr).toContain(path)
+      expect(r.stderr).toContain(setting)
+      expect(r.stderr).toContain(relax)
+      const ok = await runInProcess(['unit', ...base, flag, path, relax], {}, dir)
+      expect(ok.code).toBe(0)
+      expect(settings(ok.stdout).get(key)).toEqual([relaxed])
+    },
+  )
+
+  it('uses EnvironmentFile=- so a missing file is not an error, and no node --env-file', async () => {
+    const r = await runInProcess(['unit', ...base, '--env-file', '/etc/st/missing.env'], {}, dir)
+    expect(r.code).toBe(0)
+    expect(settings(r.stdout).get('EnvironmentFile')).toEqual(['-/etc/st/missing.env'])
+    expect(r.stdout).not.toContain('--env-file')
+  })
+
+  it('quotes spaces and escapes % and $ in ExecStart', async () => {
+    const r = await runInProcess(
+      [
+        'unit',
+        ...base,
+        '--cli',
+        '/opt/my app/100%/$HOME/cli.js',
+        '--installed-config',
+        '/etc/a%b.yaml',
+      ],
+      {},
+      dir,
+    )
+    expect(r.code).toBe(0)
+    expect(settings(r.stdout).get('ExecStart')).toEqual([
+      '/usr/bin/node "/opt/my app/100%%/$$HOME/cli.js" run --config /etc/a%%b.yaml --log-dir /var/log/st',
+    ])
   })
 
   it('quotes ExecStart words and escapes specifiers', () => {

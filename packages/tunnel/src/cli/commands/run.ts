@@ -5,17 +5,38 @@ import type { ScannerLogger } from '@scanner/core'
 import { commandHelp, configOption, parseCommand } from '../args.js'
 import type { CommandSpec } from '../args.js'
 import { loadConfig, parseListen, resolveToken, tunnelKind } from '../config.js'
+import { ENV_PREFIX } from '../schema.js'
 import type { CliConfig } from '../config.js'
 import { createCliDnsMonitor } from '../dns.js'
 import type { DnsMonitor, DnsReport } from '@scanner/health'
 import { CliError } from '../errors.js'
 import type { CliIo } from '../io.js'
+import { createCliMetrics } from '../metrics.js'
+import type { CliMetrics } from '../metrics.js'
 import { cliVersion } from '../version.js'
 import { createProcessSupervisor, createTunnel } from '../../index.js'
 import type { ProcessStatus, ProcessSupervisor, Tunnel, TunnelStatus } from '../../index.js'
 
 /** A repeat of the first stop signal within this window is a forwarded copy, not a second one. */
 const REPEAT_WINDOW_MS = 1000
+/** Lines of the origin's output quoted in the record of its exit. */
+const ORIGIN_EXIT_TAIL = 10
+/** Most characters of one quoted line in that record. */
+const ORIGIN_EXIT_LINE = 500
+
+/**
+ * Environment variables the origin service never inherits: the token, where systemd put the
+ * credentials (`LoadCredential=`), token files, and the CLI's own settings (which name them).
+ */
+export function originEnvDenylist(
+  ...envs: readonly Readonly<Record<string, string | undefined>>[]
+): Record<string, undefined> {
+  const names = new Set(['TUNNEL_TOKEN', 'TUNNEL_TOKEN_FILE', 'CREDENTIALS_DIRECTORY'])
+  for (const env of envs) {
+    for (const name of Object.keys(env)) if (name.startsWith(ENV_PREFIX)) names.add(name)
+  }
+  return Object.fromEntries([...names].map((name) => [name, undefined]))
+}
 
 /** The `run` command's spec. */
 export const runSpec: CommandSpec = {
@@ -53,6 +74,7 @@ interface Running {
   readonly tunnel: Tunnel
   readonly origin: ProcessSupervisor | undefined
   readonly dns: DnsMonitor | undefined
+  readonly metrics: CliMetrics | undefined
   readonly startedAt: number
 }
 
@@ -88,8 +110,27 @@ async function listenStatus(config: CliConfig, running: Running): Promise<Server
       res.end(req.method === 'HEAD' ? undefined : body)
       return
     }
+    if ((req.method === 'GET' || req.method === 'HEAD') && path === '/metrics') {
+      const metrics = running.metrics
+      if (metrics === undefined) {
+        res.writeHead(501, { 'content-type': 'text/plain; charset=utf-8' })
+        res.end('metrics need the prom-client package: npm install prom-client\n')
+        return
+      }
+      metrics.registry.metrics().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' })
+          res.end(req.method === 'HEAD' ? undefined : text)
+        },
+        (error: unknown) => {
+          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
+          res.end(`${(error as Error).message}\n`)
+        },
+      )
+      return
+    }
     res.writeHead(404, { 'content-type': 'application/json' })
-    res.end('{"error":"not found; try GET /status"}')
+    res.end('{"error":"not found; try GET /status or GET /metrics"}')
   })
   server.keepAliveTimeout = 1000
   await new Promise<void>((resolve, reject) => {
@@ -125,9 +166,17 @@ function makeLogger(config: CliConfig, token: string | undefined): ScannerLogger
       name: 'scanner-tunnel',
       level: config.log.level,
       secrets: token === undefined ? [] : [token],
+      originLogFile: config.log.originFile,
       ...(config.log.dir === undefined ? {} : { logDir: config.log.dir }),
     })
   } catch (error) {
+    if (error instanceof TypeError && error.message.includes('"originLogFile"')) {
+      throw new CliError(
+        'ERR_TUNNEL_CLI_CONFIG',
+        `Invalid config "log.originFile": expected a plain file name (letters, digits, ".", "_", "-") other than the other log files, got ${JSON.stringify(config.log.originFile)}`,
+        { cause: error },
+      )
+    }
     if (isScannerError(error, 'ERR_CORE_LOG_DIR')) {
       throw new CliError('ERR_TUNNEL_CLI_CONFIG', `Invalid config "log.dir": ${error.message}`, {
         cause: error,
@@ -187,6 +236,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     stopRequested = resolve
   })
   let first: { readonly signal: string; readonly at: number } | undefined
+  let stopping = false
   let current: Tunnel | undefined
   const requestStop = (signal: string): void => {
     if (first !== undefined) {
@@ -229,6 +279,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   let dns: DnsMonitor | undefined
   let origin: ProcessSupervisor | undefined
   let server: Server | undefined
+  const metrics = await createCliMetrics()
   let exitCode = 0
   const startedAt = Date.now()
   // The supervisors unref their timers (library rule); the watchdog itself must stay alive
@@ -237,7 +288,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   const localUrl = config.tunnel.localUrl ?? config.origin.healthUrl
   try {
     if (config.dns.enabled) {
-      dns = createCliDnsMonitor(config, logger.child({ module: 'health' }))
+      dns = createCliDnsMonitor(config, logger.child({ module: 'health' }), metrics?.registry)
       dns.start()
     }
     const [bin, ...args] = config.origin.command ?? []
@@ -247,12 +298,35 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
         command: bin,
         args,
         ...(config.origin.cwd === undefined ? {} : { cwd: config.origin.cwd }),
-        // The origin never sees the tunnel token.
-        env: { ...config.origin.env, TUNNEL_TOKEN: undefined },
+        // The origin never sees the tunnel token, nor where to read it.
+        env: { ...config.origin.env, ...originEnvDenylist(process.env, io.env) },
         gracePeriodMs: config.origin.gracePeriodMs,
         backoff: config.tunnel.backoff,
+        // It cannot read the token, but if it ever prints it, the token is redacted.
+        ...(token === undefined ? {} : { secrets: [token] }),
         logger,
       })
+      const supervised = origin
+      if (metrics !== undefined) disposers.push(metrics.watchOrigin(supervised))
+      // The last lines of the current run (the supervisor's own buffer spans runs).
+      let tail: string[] = []
+      disposers.push(
+        supervised.on('line', ({ line }) => {
+          tail.push(line.length > ORIGIN_EXIT_LINE ? `${line.slice(0, ORIGIN_EXIT_LINE)}…` : line)
+          if (tail.length > ORIGIN_EXIT_TAIL) tail.shift()
+        }),
+        supervised.on('exit', ({ exitCode: code, signal, durationMs }) => {
+          // One record that explains a crash: how it ended and what it printed last.
+          const lastLines = tail
+          tail = []
+          const how = signal === null ? `with code ${String(code)}` : `on signal ${signal}`
+          const level = code === 0 || stopping ? 'info' : 'error'
+          log[level](
+            { process: 'origin', exitCode: code, signal, durationMs, lastLines },
+            `origin service exited ${how}${lastLines.length === 0 ? '' : `; last output:\n${lastLines.join('\n')}`}`,
+          )
+        }),
+      )
     }
     const tunnel = createTunnel({
       ...(config.tunnel.bin === undefined ? {} : { bin: config.tunnel.bin }),
@@ -269,6 +343,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
       ...(config.tunnel.publicUrl === undefined ? {} : { publicUrl: config.tunnel.publicUrl }),
       ...(localUrl === undefined ? {} : { localUrl }),
       ...(dns === undefined ? {} : { dns }),
+      ...(metrics === undefined ? {} : { metrics: metrics.registry }),
       logger,
     })
     current = tunnel
@@ -280,7 +355,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
       )
     })
     // Bind the status endpoint first: a busy port stops start-up before anything is spawned.
-    server = await listenStatus(config, { tunnel, origin, dns, startedAt })
+    server = await listenStatus(config, { tunnel, origin, dns, metrics, startedAt })
     if (server !== undefined) {
       const address = server.address()
       if (typeof address === 'object' && address !== null) {
@@ -315,6 +390,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   } finally {
     // Stopping now (requested, or the tunnel failed): any further signal forces the stop.
     first ??= { signal: 'stop', at: performance.now() }
+    stopping = true
     // cloudflared first (it finishes in-flight requests within its grace period, which needs
     // the origin), then the origin service.
     await Promise.allSettled([current?.stop(), dns?.close(), closeServer(server)])

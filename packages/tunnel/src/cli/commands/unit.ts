@@ -32,6 +32,8 @@ export interface UnitSpec {
   readonly credential?: string | undefined
   readonly stopTimeoutS: number
   readonly comment?: string
+  /** Relaxations of the sandbox for paths under home directories or /tmp. */
+  readonly sandbox?: UnitSandbox
 }
 
 /** Escapes `%` (systemd specifiers) and `$` (variable expansion) in a unit value. */
@@ -46,27 +48,103 @@ function execWord(word: string): string {
   return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`
 }
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x1f\x7f]/
+
+function usage(message: string): CliError {
+  return new CliError('ERR_TUNNEL_CLI_USAGE', message)
+}
+
+/** Rejects control characters (a newline would start a new unit directive). */
+function checkText(what: string, value: string): string {
+  if (CONTROL.test(value)) {
+    throw usage(
+      `${what} ${JSON.stringify(value)} contains a control character (newline, carriage return, tab...), which would inject lines into the unit`,
+    )
+  }
+  return value
+}
+
 function checkPath(what: string, path: string): string {
-  if (!isAbsolute(path))
-    throw new CliError('ERR_TUNNEL_CLI_USAGE', `${what} must be an absolute path, got "${path}"`)
-  // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f"'\\]/.test(path)) {
-    throw new CliError(
-      'ERR_TUNNEL_CLI_USAGE',
-      `${what} "${path}" contains whitespace, quotes or control characters, which systemd path settings do not accept`,
+  checkText(what, path)
+  if (!isAbsolute(path)) throw usage(`${what} must be an absolute path, got "${path}"`)
+  if (/[\s"'\\]/.test(path)) {
+    throw usage(
+      `${what} "${path}" contains whitespace, quotes or backslashes, which systemd path settings do not accept`,
     )
   }
   return escapeValue(path)
 }
 
+/** A user name systemd accepts in `User=` (the portable subset), or a numeric uid. */
+function checkUser(user: string): string {
+  checkText('--user', user)
+  if (!/^(?:[A-Za-z_][A-Za-z0-9_-]{0,30}|\d{1,10})$/.test(user)) {
+    throw usage(
+      `--user "${user}" is not a valid user name (letters, digits, "_" and "-", starting with a letter or "_", at most 31 characters) or uid`,
+    )
+  }
+  return user
+}
+
+/** Directories the unit's own sandbox hides from the service, and the setting that hides them. */
+const HIDDEN = Object.freeze([
+  { prefix: '/home', setting: 'ProtectHome=yes', flag: '--allow-home' },
+  { prefix: '/root', setting: 'ProtectHome=yes', flag: '--allow-home' },
+  { prefix: '/run/user', setting: 'ProtectHome=yes', flag: '--allow-home' },
+  { prefix: '/tmp', setting: 'PrivateTmp=yes', flag: '--allow-tmp' },
+  { prefix: '/var/tmp', setting: 'PrivateTmp=yes', flag: '--allow-tmp' },
+])
+
+/** How the sandbox is relaxed for paths under home directories or /tmp. */
+export interface UnitSandbox {
+  /** `ProtectHome=read-only` instead of `yes`: paths under /home, /root, /run/user readable. */
+  readonly allowHome?: boolean
+  /** `PrivateTmp=no` instead of `yes`: paths under /tmp and /var/tmp visible. */
+  readonly allowTmp?: boolean
+}
+
+function checkVisible(what: string, path: string, sandbox: UnitSandbox): void {
+  for (const h of HIDDEN) {
+    if (path !== h.prefix && !path.startsWith(`${h.prefix}/`)) continue
+    if (h.flag === '--allow-home' && sandbox.allowHome === true) continue
+    if (h.flag === '--allow-tmp' && sandbox.allowTmp === true) continue
+    throw usage(
+      `${what} ${path} is under ${h.prefix}, which the unit's own ${h.setting} hides from the service ` +
+        `(it would fail with "Cannot find module" or ENOENT). Install it elsewhere (for example ` +
+        `npm install -g, or /opt), or pass ${h.flag} to relax the sandbox (${
+          h.flag === '--allow-home' ? 'ProtectHome=read-only' : 'PrivateTmp=no'
+        }).`,
+    )
+  }
+}
+
 /**
  * Renders the systemd unit of `scanner-tunnel run`: `Type=simple`, `Restart=on-failure`, the
- * hardening settings, and the token from `EnvironmentFile=` or `LoadCredential=` — never on
- * `ExecStart`.
+ * hardening settings, and the token from `EnvironmentFile=-` or `LoadCredential=` — never on
+ * `ExecStart`. Every value is checked: no control characters anywhere, `%` and `$` escaped,
+ * ExecStart words quoted, and no path the service must read under a directory its own
+ * sandbox hides (unless `sandbox` relaxes it).
+ *
+ * @throws {CliError} `ERR_TUNNEL_CLI_USAGE` naming the value that cannot go into a unit.
  */
 export function renderUnit(spec: UnitSpec): string {
+  const sandbox = spec.sandbox ?? {}
+  const words: [string, string][] = [
+    ['--node', spec.node],
+    ['--cli', spec.cli],
+    ['The config file', spec.configFile],
+  ]
+  for (const [what, path] of words) {
+    checkText(what, path)
+    if (!isAbsolute(path)) throw usage(`${what} must be an absolute path, got "${path}"`)
+    checkVisible(what, path, sandbox)
+  }
+  for (const flag of spec.runFlags ?? []) checkText('A run flag', flag)
   const exec = [spec.node, spec.cli, 'run', '--config', spec.configFile, ...(spec.runFlags ?? [])]
   const logDir = checkPath('The log directory', spec.logDir)
+  checkVisible('The log directory', spec.logDir, sandbox)
+  for (const line of (spec.comment ?? '').split('\n')) checkText('The comment', line)
   const lines = [
     ...(spec.comment === undefined ? [] : spec.comment.split('\n').map((l) => `# ${l}`)),
     '[Unit]',
@@ -86,11 +164,12 @@ export function renderUnit(spec: UnitSpec): string {
     `TimeoutStopSec=${spec.stopTimeoutS}s`,
     'KillMode=mixed',
     'KillSignal=SIGTERM',
-    spec.user === undefined ? 'DynamicUser=yes' : `User=${escapeValue(spec.user)}`,
+    spec.user === undefined ? 'DynamicUser=yes' : `User=${checkUser(spec.user)}`,
     'Environment=NODE_ENV=production',
   ]
+  // "-": a missing file is not an error (systemd's own way; node's --env-file would exit 9).
   if (spec.envFile !== undefined)
-    lines.push(`EnvironmentFile=${checkPath('The environment file', spec.envFile)}`)
+    lines.push(`EnvironmentFile=-${checkPath('The environment file', spec.envFile)}`)
   if (spec.credential !== undefined) {
     lines.push(`LoadCredential=tunnel-token:${checkPath('The token file', spec.credential)}`)
   }
@@ -103,8 +182,8 @@ export function renderUnit(spec: UnitSpec): string {
     '# Hardening (systemd-analyze security scanner-tunnel.service)',
     'NoNewPrivileges=yes',
     'ProtectSystem=strict',
-    'ProtectHome=yes',
-    'PrivateTmp=yes',
+    `ProtectHome=${sandbox.allowHome === true ? 'read-only' : 'yes'}`,
+    `PrivateTmp=${sandbox.allowTmp === true ? 'no' : 'yes'}`,
     'PrivateDevices=yes',
     'ProtectKernelTunables=yes',
     'ProtectKernelModules=yes',
@@ -131,13 +210,16 @@ export function renderUnit(spec: UnitSpec): string {
 export const unitSpec: CommandSpec = {
   name: 'unit',
   usage:
-    'scanner-tunnel unit [--config FILE] [--user USER] [--log-dir DIR] [--env-file FILE] [--credential]',
+    'scanner-tunnel unit [--config FILE] [--user USER] [--log-dir DIR] [--env-file FILE] [--credential] [--allow-home] [--allow-tmp]',
   summary:
     'Prints a systemd unit that runs `scanner-tunnel run` (redirect it to /etc/systemd/system/).',
   description:
-    'The token never appears on ExecStart: it comes from an EnvironmentFile= holding TUNNEL_TOKEN=...\n' +
+    'The token never appears on ExecStart: it comes from an EnvironmentFile=- holding TUNNEL_TOKEN=...\n' +
     '(default) or, with --credential, from LoadCredential=tunnel-token:<tunnel.tokenFile>, which `run`\n' +
-    'reads from $CREDENTIALS_DIRECTORY/tunnel-token.',
+    'reads from $CREDENTIALS_DIRECTORY/tunnel-token.\n' +
+    'Every value is checked (no control characters; % and $ escaped; ExecStart words quoted), and\n' +
+    "paths the unit's own sandbox hides (ProtectHome=yes: /home, /root, /run/user; PrivateTmp=yes:\n" +
+    '/tmp, /var/tmp) are refused unless --allow-home / --allow-tmp relax it.',
   configFlags: false,
   options: [
     {
@@ -172,6 +254,17 @@ export const unitSpec: CommandSpec = {
       type: 'string',
       value: 'FILE',
       description: 'Config path written on ExecStart when it differs from --config.',
+    },
+    {
+      name: 'allow-home',
+      type: 'boolean',
+      description:
+        'Allow paths under /home, /root or /run/user (ProtectHome=read-only instead of yes).',
+    },
+    {
+      name: 'allow-tmp',
+      type: 'boolean',
+      description: 'Allow paths under /tmp or /var/tmp (PrivateTmp=no instead of yes).',
     },
     {
       name: 'node',
@@ -213,7 +306,7 @@ export async function unitCommand(argv: readonly string[], io: CliIo): Promise<n
   }
   const str = (name: string): string | undefined => {
     const v = values[name]
-    return typeof v === 'string' ? v : undefined
+    return typeof v === 'string' ? checkText(`--${name}`, v) : undefined
   }
   const configArg = str('config')
   const configFile = resolve(io.cwd, configArg ?? UNIT_DEFAULTS.config)
@@ -267,6 +360,7 @@ export async function unitCommand(argv: readonly string[], io: CliIo): Promise<n
       envFile,
       credential,
       stopTimeoutS: Math.ceil(longestStopMs / 1000) + UNIT_DEFAULTS.systemdMarginS,
+      sandbox: { allowHome: values['allow-home'] === true, allowTmp: values['allow-tmp'] === true },
       comment:
         'Generated by `scanner-tunnel unit`. Install: copy to /etc/systemd/system/scanner-tunnel.service,\nthen `systemctl daemon-reload && systemctl enable --now scanner-tunnel`.',
     }),
