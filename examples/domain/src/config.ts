@@ -7,6 +7,10 @@ export interface DeploymentConfig {
   readonly host: string
   /** `PORT`, default `8000`; `0` picks a free port. */
   readonly port: number
+  /** `ADMIN_HOST`: address of the operator port (details, metrics, fault injection), default `127.0.0.1`. */
+  readonly adminHost: string
+  /** `ADMIN_PORT`: the operator port, default `9464`; `0` picks a free port. */
+  readonly adminPort: number
   /** `DATABASE_PATH`: SQLite file; in memory when unset. */
   readonly databasePath: string | undefined
   /** `FEED_MODE`: initial behaviour of the upstream quote feed, default `ok`. */
@@ -56,6 +60,9 @@ export interface DeploymentConfig {
  * terminating pod out of its endpoints. 10 s covers HAProxy's defaults with margin.
  */
 export const PRODUCTION_DRAIN_DELAY_MS = 10_000
+
+/** The operator port's default: Prometheus exporters' registered port, never the public one. */
+export const DEFAULT_ADMIN_PORT = 9464
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -109,7 +116,7 @@ function text(env: NodeJS.ProcessEnv, name: string): string | undefined {
  *
  * @example
  * ```ts
- * const config = readConfig() // HOST, PORT, DATABASE_PATH, TUNNEL, DNS_FALLBACKS, ...
+ * const config = readConfig() // HOST, PORT, ADMIN_HOST, ADMIN_PORT, DATABASE_PATH, TUNNEL, DNS_FALLBACKS, ...
  * ```
  */
 export function readConfig(
@@ -138,6 +145,8 @@ export function readConfig(
   return {
     host: text(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 8000, 65_535),
+    adminHost: text(env, 'ADMIN_HOST') ?? '127.0.0.1',
+    adminPort: integer(env, 'ADMIN_PORT', DEFAULT_ADMIN_PORT, 65_535),
     databasePath: text(env, 'DATABASE_PATH'),
     feedMode: oneOf(env, 'FEED_MODE', FEED_MODES, 'ok'),
     tunnel,

@@ -15,7 +15,7 @@ export { createScannerApi, parseScanQuery, parseSymbol, SCAN_PARAMS } from './ap
 export type { ScannerApi } from './api.js'
 export { domainError, isDomainError } from './errors.js'
 export type { DomainErrorCode } from './errors.js'
-export { readConfig } from './config.js'
+export { readConfig, DEFAULT_ADMIN_PORT } from './config.js'
 export type { DeploymentConfig } from './config.js'
 export { chooseTunnel, findExecutable } from './cloudflared.js'
 export type { TunnelChoice, TunnelExtras } from './cloudflared.js'
@@ -43,4 +43,6 @@ export type {
   StoppableTunnel,
 } from './wiring.js'
 export { createScannerServices } from './services.js'
+export { operatorRoutes } from './operator.js'
+export { exitOnStartupError, listenError, startupErrorLine } from './startup.js'
 export type { ScannerServices } from './services.js'

@@ -10,12 +10,14 @@ import {
   dnsCheck,
   systemCheck,
   type Health,
+  type OperatorRouteHandler,
 } from '@scanner/health'
 import { createTunnel, tunnelCheck, type Tunnel } from '@scanner/tunnel'
 import { fakeCloudflaredPath } from '@scanner/tunnel/testing'
 import { createScannerApi, type ScannerApi } from './api.js'
 import { readConfig, type DeploymentConfig } from './config.js'
 import { openDatabase } from './database.js'
+import { operatorRoutes } from './operator.js'
 import { createQuoteFeed } from './feed.js'
 import {
   breakerRoutes,
@@ -33,7 +35,10 @@ import {
 export interface ScannerServices {
   readonly config: DeploymentConfig
   readonly logger: ScannerLogger
-  /** One prom-client registry handed to every package; serve it on `GET /metrics`. */
+  /**
+   * One prom-client registry handed to every package; served on `GET /metrics` of the operator
+   * port (`ADMIN_HOST`:`ADMIN_PORT`), never on the public app.
+   */
   readonly metrics: Registry
   /** The scanner API's operations (tickers, quotes, scan, the upstream feed). */
   readonly api: ScannerApi
@@ -44,9 +49,11 @@ export interface ScannerServices {
   /** The tunnel supervisor, once {@link ScannerServices.start} created it. */
   readonly tunnel: Tunnel | undefined
   /**
-   * Listens (through the framework's `listen`), starts the tunnel and installs the
+   * Listens (through the framework's `listen`), opens the operator port (`/metrics`, details,
+   * `/api/feed/mode` and the extra `operatorRoutes`), starts the tunnel and installs the
    * SIGTERM/SIGINT shutdown: drain readiness, stop the tunnel, close the server, then the
-   * health endpoints, DNS monitor and database.
+   * health endpoints (and operator port), DNS monitor and database. A listener that cannot
+   * start rejects with `ERR_EXAMPLE_LISTEN` naming the setting and the address.
    */
   start(
     framework: string,
@@ -63,12 +70,17 @@ export interface ScannerServices {
  * const services = await createScannerServices()
  * const app = express()
  * app.use(createExpressHealthHandler(services.health))
- * // ... routes ...
+ * // ... routes (no /metrics: the operator port serves it) ...
  * await services.start('express', () => listen(app, services.config))
  * ```
  */
 export async function createScannerServices(
-  options: { readonly env?: NodeJS.ProcessEnv; readonly argv?: readonly string[] } = {},
+  options: {
+    readonly env?: NodeJS.ProcessEnv
+    readonly argv?: readonly string[]
+    /** More routes for the operator port (a status page...), next to `/api/feed/mode`. */
+    readonly operatorRoutes?: Readonly<Record<string, OperatorRouteHandler>>
+  } = {},
 ): Promise<ScannerServices> {
   const config = readConfig(options.env, options.argv)
   const logger = createDeploymentLogger(config, { name: 'scanner-api', pretty })
@@ -121,6 +133,13 @@ export async function createScannerServices(
           closeConnectionsWhenDraining(listening.server, health)
           return listening
         },
+        listenOperator: () =>
+          health.listenOperator({
+            host: config.adminHost,
+            port: config.adminPort,
+            metrics,
+            routes: { ...operatorRoutes(api), ...options.operatorRoutes },
+          }),
         startTunnel: (choice, localUrl) => {
           tunnel = createTunnel({
             ...tunnelSettings(choice, config, localUrl, dns),

@@ -5,6 +5,8 @@
  *
  * @module @scanner-examples/domain/smoke
  */
+import { spawn } from 'node:child_process'
+import { createServer, type Server } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   commandLine,
@@ -26,6 +28,8 @@ export function smokeEnvironment(dnsAddress: string): NodeJS.ProcessEnv {
     ...env,
     HOST: '127.0.0.1',
     PORT: '0',
+    ADMIN_HOST: '127.0.0.1',
+    ADMIN_PORT: '0',
     TUNNEL: 'simulator',
     DNS_CHECK: 'on',
     DNS_NAMES: 'region1.v2.argotunnel.com',
@@ -57,6 +61,87 @@ export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000): P
   }
 }
 
+/** Runs an example until it exits (it must: these settings stop it), with its output. */
+function runToExit(
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--conditions=@scanner/source', '--import', 'tsx', 'src/server.ts'],
+      { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')))
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`still running after 60 s:\n${stdout}\n${stderr}`))
+    }, 60_000)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr })
+    })
+  })
+}
+
+/** A TCP listener on 127.0.0.1 that holds a port, so that an example finds it busy. */
+function holdPort(): Promise<{ port: number; server: Server }> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      resolve({ port: typeof address === 'object' && address !== null ? address.port : 0, server })
+    })
+  })
+}
+
+/**
+ * Declares the start-up failure suite of one example: a bad setting or a busy port ends the
+ * process with exit code 1 and one line on stderr that names the setting or the port, no stack.
+ */
+export function describeStartupFailures(name: string, cwd: string): void {
+  describe(`${name} start-up failures`, () => {
+    const base = (): NodeJS.ProcessEnv => ({
+      ...smokeEnvironment('127.0.0.1:53'),
+      TUNNEL: 'off',
+      DNS_CHECK: 'off',
+    })
+    const expectOneLine = (stderr: string, ...parts: string[]): void => {
+      const lines = stderr.split('\n').filter((line) => line.trim() !== '')
+      expect(lines, stderr).toHaveLength(1)
+      for (const part of parts) expect(lines[0], stderr).toContain(part)
+      expect(stderr).not.toMatch(/^\s+at /m)
+    }
+
+    it.each([
+      ['PORT', 'abc', 'Invalid setting PORT: expected an integer between 0 and 65535, got "abc"'],
+      ['ADMIN_PORT', '70000', 'Invalid setting ADMIN_PORT'],
+      ['LOG_LEVEL', 'loud', 'Invalid setting LOG_LEVEL'],
+    ])('%s=%s: one line naming it, exit 1', async (setting, value, line) => {
+      const run = await runToExit(cwd, { ...base(), [setting]: value })
+      expect(run.code, run.stderr).toBe(1)
+      expectOneLine(run.stderr, line)
+    })
+
+    it.each(['PORT', 'ADMIN_PORT'])(
+      'a busy %s: one line naming it and the port, exit 1',
+      async (setting) => {
+        const held = await holdPort()
+        try {
+          const run = await runToExit(cwd, { ...base(), [setting]: String(held.port) })
+          expect(run.code, run.stderr).toBe(1)
+          expectOneLine(run.stderr, `127.0.0.1:${held.port}`, setting, 'EADDRINUSE')
+        } finally {
+          held.server.close()
+        }
+      },
+    )
+  })
+}
+
 /**
  * Declares the smoke suite of one example.
  *
@@ -68,20 +153,25 @@ export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 10_000): P
 export function describeExampleSmoke(name: string, cwd: string): void {
   describe(`${name} smoke`, () => {
     let server: RunningExample
+    let operatorUrl = ''
     let dns: Awaited<ReturnType<typeof startLoopbackDns>>
     let simulatorPids: number[] = []
 
     beforeAll(async () => {
       dns = await startLoopbackDns()
       server = await startExample({ cwd, env: smokeEnvironment(dns.address) })
-    })
+      const match = await server.waitForOutput(/Operator port .* on (http:\/\/\S+)/)
+      operatorUrl = match[1] ?? ''
+    }, 60_000) // a loaded machine: tsx compiles the server first
     afterAll(async () => {
-      server.kill()
-      await dns.close()
+      server?.kill()
+      await dns?.close()
     })
 
     const get = (path: string, init?: RequestInit): Promise<Response> =>
       fetch(server.url + path, init)
+    const operator = (path: string, init?: RequestInit): Promise<Response> =>
+      fetch(operatorUrl + path, init)
 
     it('prints its URL, says it supervises the simulator, and prints the URLs to try', async () => {
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
@@ -93,6 +183,8 @@ export function describeExampleSmoke(name: string, cwd: string): void {
       const live = await get('/health/live/')
       expect(live.status).toBe(200)
       expect(live.headers.get('cache-control')).toContain('no-store')
+      expect(live.headers.get('content-length')).toBe('18')
+      expect(live.headers.get('x-request-id')).toMatch(/\S{8,}/)
 
       const basic = await get('/health/')
       expect(basic.status).toBe(200)
@@ -158,17 +250,49 @@ export function describeExampleSmoke(name: string, cwd: string): void {
       expect(await json(feed)).toMatchObject({ symbol: 'NVDA', source: 'upstream-feed' })
     })
 
-    it('serves Prometheus metrics from every package', async () => {
-      const response = await get('/metrics')
+    it('serves metrics and fault injection on the operator port only, on loopback', async () => {
+      expect(operatorUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(operatorUrl).not.toBe(server.url)
+      const response = await operator('/metrics')
       expect(response.status).toBe(200)
       expect(response.headers.get('content-type')).toContain('text/plain')
       const text = await response.text()
       expect(text).toContain('process_cpu_user_seconds_total')
       expect(text).toMatch(/^scanner_\w+/m)
+      // The public app serves neither, whatever the method.
+      for (const path of ['/metrics', '/metrics/', '/api/feed/mode']) {
+        for (const method of ['GET', 'POST']) {
+          const res = await get(path, {
+            method,
+            headers: { 'content-type': 'application/json' },
+            ...(method === 'POST' ? { body: '{"mode":"fail"}' } : {}),
+          })
+          expect(res.status, `${method} ${path}`).toBe(404)
+          expect(await res.text()).not.toContain('process_cpu_user_seconds_total')
+        }
+      }
+      const mode = await operator('/api/feed/mode')
+      expect(await json(mode)).toEqual({ mode: 'ok' })
+      const bad = await operator('/api/feed/mode', { method: 'POST', body: '{"mode":' })
+      expect(bad.status).toBe(400)
+      const unknown = await operator('/api/feed/mode', {
+        method: 'POST',
+        body: '{"mode":"broken"}',
+      })
+      expect(unknown.status).toBe(400)
+      // Details on the operator port even for a request that came through a proxy.
+      const detailed = await json(
+        await operator('/health/detailed/', { headers: { 'cf-ray': '230b030023ae2822-SJC' } }),
+      )
+      expect(detailed.components).toBeDefined()
+      const proxied = await json(
+        await get('/health/detailed/', { headers: { 'cf-ray': '230b030023ae2822-SJC' } }),
+      )
+      expect(proxied.components).toBeUndefined()
     })
 
     it('gives a failing upstream an error ID, then opens its breaker only', async () => {
-      const mode = await get('/api/feed/mode', {
+      const mode = await operator('/api/feed/mode', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ mode: 'fail' }),

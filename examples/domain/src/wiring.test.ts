@@ -164,9 +164,14 @@ describe('settings helpers', () => {
   })
 
   it('prints the URLs to try', () => {
-    const lines = bannerLines('http://127.0.0.1:8000', { demo: true })
+    const lines = bannerLines('http://127.0.0.1:8000', { demo: true }, 'http://127.0.0.1:9464')
     expect(lines.join('\n')).toContain('http://127.0.0.1:8000/health/detailed/')
-    expect(lines.join('\n')).toContain('/metrics')
+    expect(lines.join('\n')).toContain('http://127.0.0.1:9464/metrics')
+    expect(lines.join('\n')).toContain('http://127.0.0.1:9464/api/feed/mode')
+    expect(lines.join('\n')).not.toContain('8000/metrics')
+    expect(bannerLines('http://127.0.0.1:8000', { demo: false }).join('\n')).not.toContain(
+      '/metrics',
+    )
     expect(lines.at(-1)).toMatch(/Ctrl-C/)
   })
 })

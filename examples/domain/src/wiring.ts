@@ -5,6 +5,7 @@ import { chooseTunnel, type TunnelChoice } from './cloudflared.js'
 import { createDemoSimulatorFiles, startDemoFaults, type DemoSimulatorFiles } from './demo.js'
 import type { DeploymentConfig } from './config.js'
 import { handleShutdownSignals, type ShutdownStep } from './shutdown.js'
+import { listenError } from './startup.js'
 
 /** Where log lines go: what pino calls a `DestinationStream`. */
 export interface LogDestination {
@@ -118,6 +119,12 @@ export interface StartDeploymentOptions<T extends StoppableTunnel> {
    * Node.js HTTP server (while draining, its responses carry `Connection: close`).
    */
   listen(): Promise<ListeningServer>
+  /**
+   * Starts the operator port (details, metrics, fault injection) on `config.adminHost`/
+   * `config.adminPort`, after the public listener; closed by the `closers` (`health.close()`).
+   * @default none
+   */
+  listenOperator?(): Promise<{ readonly url: string }>
   /** Creates and starts the tunnel supervisor for the chosen cloudflared. */
   startTunnel(choice: Exclude<TunnelChoice, { kind: 'off' }>, localUrl: string): T
   /** Turns readiness to 503 (`health.drain()`), first step of the shutdown. */
@@ -134,6 +141,8 @@ export interface StartDeploymentOptions<T extends StoppableTunnel> {
 export interface Deployment<T> {
   /** The local URL the server listens on, for example `http://127.0.0.1:8000`. */
   readonly url: string
+  /** The operator port's URL, for example `http://127.0.0.1:9464`, when there is one. */
+  readonly operatorUrl: string | undefined
   readonly choice: TunnelChoice
   readonly tunnel: T | undefined
 }
@@ -168,8 +177,19 @@ export async function startDeployment<T extends StoppableTunnel>(
     ((line: string) => {
       console.log(line)
     })
-  const server = await options.listen()
+  const server = await options.listen().catch((error: unknown) => {
+    throw listenError('PORT', 'HOST', config.host, config.port, error)
+  })
   print(`Scanner API (${options.framework}) listening on ${server.url}`)
+  let operatorUrl: string | undefined
+  if (options.listenOperator !== undefined) {
+    const operator = await options.listenOperator().catch(async (error: unknown) => {
+      await server.close()
+      throw listenError('ADMIN_PORT', 'ADMIN_HOST', config.adminHost, config.adminPort, error)
+    })
+    operatorUrl = operator.url
+    print(`Operator port (details, metrics, fault injection) on ${operatorUrl}`)
+  }
 
   let choice = chooseTunnel(config, { localUrl: server.url, simulatorBin: options.simulatorBin })
   print(choice.notice)
@@ -209,7 +229,7 @@ export async function startDeployment<T extends StoppableTunnel>(
     }
   }
 
-  for (const line of bannerLines(server.url, config)) print(line)
+  for (const line of bannerLines(server.url, config, operatorUrl)) print(line)
 
   handleShutdownSignals({
     logger,
@@ -245,7 +265,7 @@ export async function startDeployment<T extends StoppableTunnel>(
           ]),
     ],
   })
-  return { url: server.url, choice, tunnel }
+  return { url: server.url, operatorUrl, choice, tunnel }
 }
 
 /**
@@ -297,19 +317,32 @@ export function healthSettings(config: Pick<DeploymentConfig, 'healthToken'>): {
   }
 }
 
-/** The URLs to try, printed at start-up. */
-export function bannerLines(url: string, config: Pick<DeploymentConfig, 'demo'>): string[] {
+/**
+ * The URLs to try, printed at start-up: the public API, then the operator port's endpoints
+ * (details, metrics and the feed's fault injection never reach the public app).
+ */
+export function bannerLines(
+  url: string,
+  config: Pick<DeploymentConfig, 'demo'>,
+  operatorUrl?: string,
+): string[] {
   const lines = [
     'Try:',
     `  ${url}/health/detailed/     every check: database, system, DNS, breakers, tunnel`,
     `  ${url}/health/ready/        readiness (503 while draining or a critical check fails)`,
-    `  ${url}/metrics              Prometheus metrics of every package`,
     `  ${url}/api/quotes/NVDA      a quote from the SQLite database`,
     `  ${url}/api/scan?minChangePct=2`,
     `  ${url}/api/feed/NVDA        the upstream feed, behind its own circuit breaker`,
-    `  curl -X POST -H 'content-type: application/json' -d '{"mode":"fail"}' ${url}/api/feed/mode`,
-    `                              then call /api/feed/NVDA a few times: its breaker opens (503 + Retry-After)`,
   ]
+  if (operatorUrl !== undefined) {
+    lines.push(
+      'Operator port (never routed by the tunnel; details for every caller):',
+      `  ${operatorUrl}/metrics              Prometheus metrics of every package`,
+      `  ${operatorUrl}/health/detailed/     every check, with details`,
+      `  curl -X POST -H 'content-type: application/json' -d '{"mode":"fail"}' ${operatorUrl}/api/feed/mode`,
+      `                              then call ${url}/api/feed/NVDA a few times: its breaker opens (503 + Retry-After)`,
+    )
+  }
   if (config.demo) lines.push('Press Ctrl-C to stop.')
   return lines
 }

@@ -1,16 +1,22 @@
 /**
  * The scanner API on Express, wired as a production service: health endpoints, per-route
- * circuit breakers with error IDs, Prometheus metrics and a supervised tunnel.
+ * circuit breakers with error IDs and a supervised tunnel. Prometheus metrics, details and the
+ * feed's fault injection are on the operator port (`ADMIN_HOST`:`ADMIN_PORT`), not here.
  *
  * Run: `pnpm start` (or `pnpm demo` for the guided demo). Settings: see README.md.
  */
 import express from 'express'
 import { createExpressBreaker } from '@scanner/circuit-breaker/express'
 import { createExpressHealthHandler } from '@scanner/health/express'
-import { createScannerServices, listeningServer } from '@scanner-examples/domain'
+import {
+  createScannerServices,
+  exitOnStartupError,
+  listeningServer,
+} from '@scanner-examples/domain'
 
-const services = await createScannerServices()
-const { config, logger, metrics, api, breakers, health } = services
+// A bad setting or a busy port: one line naming it, exit 1 (no stack trace).
+const services = await createScannerServices().catch(exitOnStartupError)
+const { config, logger, api, breakers, health } = services
 
 // --- Express ----------------------------------------------------------------------------
 const app = express()
@@ -21,9 +27,6 @@ const { middleware: breaker, errorHandler } = createExpressBreaker(breakers, { l
 app.use(breaker)
 
 app.use(createExpressHealthHandler(health))
-app.get('/metrics', async (_req, res) => {
-  res.type(metrics.contentType).send(await metrics.metrics())
-})
 
 app.get('/api/tickers', breaker, (_req, res) => {
   res.json(api.tickers())
@@ -34,12 +37,6 @@ app.get('/api/quotes/:symbol', breaker, (req, res) => {
 app.get('/api/scan', breaker, (req, res) => {
   res.json(api.scan(req.query))
 })
-app.get('/api/feed/mode', breaker, (_req, res) => {
-  res.json(api.feedMode())
-})
-app.post('/api/feed/mode', breaker, express.json(), (req, res) => {
-  res.json(api.setFeedMode(req.body))
-})
 app.get('/api/feed/:symbol', breaker, async (req, res) => {
   res.json(await api.feedQuote(req.params.symbol))
 })
@@ -48,16 +45,18 @@ app.get('/api/feed/:symbol', breaker, async (req, res) => {
 app.use(errorHandler)
 
 // --- Start, tunnel, shutdown ---------------------------------------------------------------
-await services.start(
-  'express',
-  () =>
-    new Promise((resolve, reject) => {
-      const server = app.listen(config.port, config.host, (error) => {
-        if (error) {
-          reject(error)
-          return
-        }
-        resolve(listeningServer(server))
-      })
-    }),
-)
+await services
+  .start(
+    'express',
+    () =>
+      new Promise((resolve, reject) => {
+        const server = app.listen(config.port, config.host, (error) => {
+          if (error) {
+            reject(error)
+            return
+          }
+          resolve(listeningServer(server))
+        })
+      }),
+  )
+  .catch(exitOnStartupError)

@@ -217,6 +217,26 @@ describe('kubernetes manifests', () => {
     }
   })
 
+  it('scrape metrics from the operator port, which no Service (so no tunnel) routes to', () => {
+    const api = container('scanner-api')
+    const template = deployment('scanner-api').spec.template as {
+      metadata: { annotations?: Record<string, string> }
+    }
+    const annotations = template.metadata.annotations ?? {}
+    expect(annotations['prometheus.io/scrape']).toBe('true')
+    expect(annotations['prometheus.io/path']).toBe('/metrics')
+    const adminPort = Number(envValue(api, 'ADMIN_PORT'))
+    expect(Number(annotations['prometheus.io/port'])).toBe(adminPort)
+    expect(adminPort).not.toBe(Number(envValue(api, 'PORT')))
+    expect(api.ports.map((p) => p.containerPort)).toContain(adminPort)
+    const admin = api.ports.find((p) => p.containerPort === adminPort)!
+    for (const service of byKind<Service>('Service')) {
+      for (const port of service.spec.ports) {
+        expect([admin.name, adminPort]).not.toContain(port.targetPort)
+      }
+    }
+  })
+
   it('route the Service to the API pods on their named port', () => {
     const service = byKind<Service>('Service')[0]!
     const api = deployment('scanner-api')
