@@ -213,7 +213,8 @@ export async function startDemoDns(
       systemServers: [system.address],
       fallbacks: [fallback.address],
       intervalMs: options.intervalMs ?? 1000,
-      timeoutMs: 300,
+      // Generous: the demo's first rounds run while the process is still busy starting.
+      timeoutMs: 1500,
       recovery: [repair],
     },
     outage() {

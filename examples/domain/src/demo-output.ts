@@ -8,6 +8,8 @@ import type { Logger } from '@scanner/core'
 /** Appended to every simulated quick-tunnel URL. */
 export const SIMULATED_URL_NOTE = '[simulated URL: it does not exist, do not open it]'
 
+const SIMULATED_URL = /https:\/\/[^\s|]*trycloudflare\.com/
+
 type Level = 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'trace'
 type Args = [unknown, unknown?]
 
@@ -20,11 +22,11 @@ const call = (logger: Logger, level: Level, args: Args): void => {
 function markUrls(args: Args): Args {
   const [first, second] = args
   const mark = (text: string): string =>
-    text.includes('trycloudflare.com') ? `${text} ${SIMULATED_URL_NOTE}` : text
+    SIMULATED_URL.test(text) ? `${text} ${SIMULATED_URL_NOTE}` : text
   if (typeof first === 'string') return [mark(first)]
   if (typeof first === 'object' && first !== null && 'url' in first) {
     const url = (first as { url?: unknown }).url
-    if (typeof url === 'string' && url.includes('trycloudflare.com')) {
+    if (typeof url === 'string' && SIMULATED_URL.test(url)) {
       return [
         { ...first, url: `${url} (simulated)` },
         typeof second === 'string' ? mark(second) : second,
@@ -48,6 +50,7 @@ function markUrls(args: Args): Args {
  */
 export function demoTunnelLogger(logger: Logger): Logger {
   let firstStartDone = false
+  let newStart = false
   let hidden = 0
   const shownKinds = new Set<string>()
 
@@ -66,13 +69,16 @@ export function demoTunnelLogger(logger: Logger): Logger {
             call(target, level, args)
             return
           }
-          shownKinds.clear()
-          if (hidden > 0) {
-            call(target, 'info', [
-              { kind: 'summary', hidden },
-              `connected again (${String(hidden)} routine simulator lines since the fault hidden; errors are shown once per kind)`,
-            ])
+          if (!newStart) {
+            hidden++ // a reconnection within the same process
+            return
           }
+          newStart = false
+          shownKinds.clear()
+          call(target, 'info', [
+            { kind: 'summary', hidden },
+            `connected again (${String(hidden)} routine simulator lines since the fault hidden; errors are shown once per kind)`,
+          ])
           hidden = 0
           return
         }
@@ -103,6 +109,7 @@ export function demoTunnelLogger(logger: Logger): Logger {
     const write =
       (level: Level) =>
       (...raw: unknown[]): void => {
+        if (raw[1] === 'cloudflared started') newStart = true
         call(target, level, markUrls(raw as Args))
       }
     return {

@@ -143,7 +143,7 @@ describe('demoTunnelLogger', () => {
     const supervisor = logger.child({ module: 'tunnel' })
     const url = 'https://organisms-river-pixel-deck.trycloudflare.com'
     const start = (): void => {
-      cloudflared.info({ kind: 'other' }, 'INF Thank you for trying Cloudflare Tunnel.')
+      cloudflared.info({ kind: 'other' }, 'INF Requesting new quick Tunnel on trycloudflare.com...')
       cloudflared.info({ kind: 'quick-tunnel-url' }, `INF |  ${url}  |`)
       cloudflared.info(
         { kind: 'connection-registered', connIndex: 0 },
@@ -158,16 +158,19 @@ describe('demoTunnelLogger', () => {
     out.length = 0
     for (let i = 0; i < 3; i++) {
       cloudflared.error({ kind: 'quic-timeout', connIndex: i }, 'ERR failed to accept QUIC stream')
+      cloudflared.info({ kind: 'connection-registered', connIndex: i }, 'INF reconnected')
       cloudflared.error({ kind: 'connection-lost', connIndex: i }, 'ERR Serve tunnel error')
       cloudflared.info({ kind: 'retrying', connIndex: i }, 'INF Retrying connection in up to 1s')
     }
+    supervisor.info({ start: 2 }, 'cloudflared started')
     start()
     expect(out.map((o) => [o.level, o.args[1]])).toEqual([
       ['error', 'ERR failed to accept QUIC stream'],
       ['error', 'ERR Serve tunnel error'],
+      ['info', 'cloudflared started'],
       [
         'info',
-        'connected again (9 routine simulator lines since the fault hidden; errors are shown once per kind)',
+        'connected again (12 routine simulator lines since the fault hidden; errors are shown once per kind)',
       ],
     ])
   })

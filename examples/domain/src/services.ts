@@ -5,6 +5,7 @@ import type { ScannerLogger } from '@scanner/core'
 import {
   closeConnectionsWhenDraining,
   createDnsMonitor,
+  createStatusHistory,
   createHealth,
   databaseCheck,
   dnsCheck,
@@ -17,8 +18,11 @@ import { fakeCloudflaredPath } from '@scanner/tunnel/testing'
 import { createScannerApi, type ScannerApi } from './api.js'
 import { readConfig, type DeploymentConfig } from './config.js'
 import { openDatabase } from './database.js'
+import { narrateDns, startDemoDns } from './demo-dns.js'
+import { demoTunnelLogger } from './demo-output.js'
 import { operatorRoutes } from './operator.js'
 import { createQuoteFeed } from './feed.js'
+import { createDeploymentStatus, withErrorHistory } from './status.js'
 import {
   breakerRoutes,
   createDeploymentLogger,
@@ -83,7 +87,12 @@ export async function createScannerServices(
   } = {},
 ): Promise<ScannerServices> {
   const config = readConfig(options.env, options.argv)
-  const logger = createDeploymentLogger(config, { name: 'scanner-api', pretty })
+  // The status page's history; the logger also records errors logged with an error ID in it.
+  const history = createStatusHistory()
+  const logger = withErrorHistory(
+    createDeploymentLogger(config, { name: 'scanner-api', pretty }),
+    history,
+  )
 
   const metrics = new Registry()
   collectDefaultMetrics({ register: metrics })
@@ -93,9 +102,21 @@ export async function createScannerServices(
   const api = createScannerApi({ db, feed })
 
   const breakers = createBreakerRegistry({ logger, metrics, routes: breakerRoutes })
+  // Demo mode: the DNS monitor asks the demo's own loopback resolvers, never the internet.
+  const print = (line: string): void => {
+    console.log(line)
+  }
+  const demoDns = config.demo && config.dnsCheck ? await startDemoDns({ print }) : undefined
   const dns = config.dnsCheck
-    ? createDnsMonitor({ ...dnsMonitorSettings(config), logger, metrics })
+    ? createDnsMonitor({
+        ...(demoDns?.monitorSettings ?? dnsMonitorSettings(config)),
+        logger,
+        metrics,
+      })
     : undefined
+  if (demoDns !== undefined && dns !== undefined) {
+    narrateDns(dns, print)
+  }
   dns?.start()
   let tunnel: Tunnel | undefined
   const health = createHealth({
@@ -110,6 +131,7 @@ export async function createScannerServices(
       lazyCheck('tunnel', () => (tunnel === undefined ? undefined : tunnelCheck(tunnel))),
     ],
   })
+  const status = createDeploymentStatus({ history, health, breakers, dns, tunnel: () => tunnel })
 
   return {
     config,
@@ -138,22 +160,28 @@ export async function createScannerServices(
             host: config.adminHost,
             port: config.adminPort,
             metrics,
-            routes: { ...operatorRoutes(api), ...options.operatorRoutes },
+            routes: { ...operatorRoutes(api), ...status.routes, ...options.operatorRoutes },
           }),
         startTunnel: (choice, localUrl) => {
           tunnel = createTunnel({
             ...tunnelSettings(choice, config, localUrl, dns),
-            logger,
+            logger: config.demo && choice.kind === 'simulator' ? demoTunnelLogger(logger) : logger,
             metrics,
           })
+          status.watchTunnel(tunnel)
           return tunnel
         },
+        ...(demoDns === undefined ? {} : { demoDns }),
         drain: () => {
           health.drain()
         },
         closers: [
+          { name: 'close status page', run: () => status.close() },
           { name: 'close health', run: () => health.close() },
           { name: 'close DNS monitor', run: () => dns?.close() ?? Promise.resolve() },
+          ...(demoDns === undefined
+            ? []
+            : [{ name: 'close demo DNS servers', run: () => demoDns.close() }]),
           {
             name: 'close database',
             run: () => {
