@@ -117,7 +117,9 @@ export async function createScannerServices(
   if (demoDns !== undefined && dns !== undefined) {
     narrateDns(dns, print)
   }
-  dns?.start()
+  // In demo mode the first round waits until the deployment started: a round during the busy
+  // start-up could time out and narrate a network outage that never was.
+  if (demoDns === undefined) dns?.start()
   let tunnel: Tunnel | undefined
   const health = createHealth({
     ...healthSettings(config),
@@ -189,6 +191,9 @@ export async function createScannerServices(
             },
           },
         ],
+      }).then((deployment) => {
+        if (demoDns !== undefined) dns?.start()
+        return deployment
       }),
   }
 }
