@@ -52,7 +52,7 @@ export function chooseTunnel(
   const simulator = (why: string): TunnelChoice => ({
     kind: 'simulator',
     bin: context.simulatorBin,
-    notice: `${why}: supervising the cloudflared SIMULATOR from @scanner/tunnel/testing (no real tunnel: its URLs and edge addresses are made up), no traffic leaves this machine.`,
+    notice: `${why}: supervising the cloudflared simulator from @scanner/tunnel/testing, no traffic leaves this machine (simulated: no real tunnel, its URLs and edge addresses are made up).`,
   })
   if (config.tunnel === 'simulator') return simulator('TUNNEL=simulator')
 
