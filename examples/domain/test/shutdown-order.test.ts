@@ -45,8 +45,8 @@ describe.concurrent.each(EXAMPLES)('%s shutdown through the tunnel', (name) => {
   it('turns readiness to 503, stops cloudflared gracefully, then closes the server', async ({
     onTestFinished,
   }) => {
-    // A short drain for the test; cloudflared takes 3 s to finish its in-flight requests.
-    const env = defaultEnvironment({ DRAIN_DELAY_MS: '1500', FAKE_CLOUDFLARED_DRAIN_MS: '3000' })
+    // A short drain for the test; cloudflared takes 5 s to finish its in-flight requests.
+    const env = defaultEnvironment({ DRAIN_DELAY_MS: '1500', FAKE_CLOUDFLARED_DRAIN_MS: '5000' })
     const example = await start(name, env, onTestFinished)
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     onTestFinished(() => {

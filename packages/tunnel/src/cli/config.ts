@@ -1,8 +1,8 @@
-import { readFile } from 'node:fs/promises'
 import { dirname, join, resolve } from 'node:path'
 import { isIP } from 'node:net'
 import { parse as parseYaml } from 'yaml'
 import { CliError, describeValue, suggest } from './errors.js'
+import { MAX_CONFIG_BYTES, MAX_TOKEN_BYTES, readSmallFile } from './read-file.js'
 import { CONFIG_ENV, ENV_PREFIX, configSchema, expectedText } from './schema.js'
 import type { ConfigKey } from './schema.js'
 
@@ -395,26 +395,34 @@ function flattenFile(data: unknown, file: string): Map<string, unknown> {
   return values
 }
 
-/** Reads and parses a JSON or YAML config file. */
+/**
+ * The message of a YAML or JSON parse error, complete on one line: pretty YAML errors end in
+ * "at line 3, column 1:" followed by a code frame on the next lines, so the offending line's
+ * text is quoted instead of the frame.
+ */
+export function parseErrorText(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : String(error)
+  const first = (message.split('\n')[0] ?? '').trim().replace(/:$/, '')
+  const line = (error as { linePos?: readonly { line: number }[] }).linePos?.[0]?.line
+  const source = line === undefined ? undefined : text.split('\n')[line - 1]
+  if (source === undefined || source.trim() === '') return first
+  const shown = source.length > 120 ? `${source.slice(0, 120)}…` : source
+  return `${first}: ${JSON.stringify(shown)}`
+}
+
+/**
+ * Reads and parses a JSON or YAML config file: a regular file of at most 1 MB
+ * ({@link MAX_CONFIG_BYTES}).
+ */
 export async function readConfigFile(file: string): Promise<unknown> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error'
-    throw new CliError(
-      'ERR_TUNNEL_CLI_CONFIG',
-      `Cannot read config file ${file}: ${code === 'ENOENT' ? 'no such file' : code}`,
-      { cause: error },
-    )
-  }
+  const text = await readSmallFile(file, 'config file', MAX_CONFIG_BYTES)
   try {
     if (file.endsWith('.json')) return JSON.parse(text) as unknown
     return parseYaml(text, { prettyErrors: true, uniqueKeys: true }) as unknown
   } catch (error) {
     throw new CliError(
       'ERR_TUNNEL_CLI_CONFIG',
-      `Cannot parse config file ${file}: ${(error as Error).message.split('\n')[0] ?? ''}`,
+      `Cannot parse config file ${file}: ${parseErrorText(error, text)}`,
       { cause: error },
     )
   }
@@ -547,23 +555,7 @@ export interface ResolvedToken {
 }
 
 async function readTokenFile(path: string, label: string): Promise<string> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'error'
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'it is a directory'
-            : code
-    throw new CliError('ERR_TUNNEL_CLI_CONFIG', `Cannot read ${label} ${path}: ${why}`, {
-      cause: error,
-    })
-  }
+  const text = await readSmallFile(path, label, MAX_TOKEN_BYTES)
   const token = text.trim()
   if (token === '') throw new CliError('ERR_TUNNEL_CLI_CONFIG', `The ${label} ${path} is empty`)
   return token

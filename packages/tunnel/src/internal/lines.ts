@@ -140,38 +140,59 @@ function gramsOf(secret: string): Set<string> {
   return grams
 }
 
+/** Where a head of `secret` (4+ characters) ends `text`, or -1. */
+function headAtEnd(text: string, secret: string): number {
+  const head = secret.slice(0, MIN_EDGE)
+  let p = text.indexOf(head, Math.max(0, text.length - secret.length + 1))
+  while (p !== -1 && p <= text.length - MIN_EDGE) {
+    if (secret.startsWith(text.slice(p))) return p
+    p = text.indexOf(head, p + 1)
+  }
+  return -1
+}
+
+/** The length of a tail of `secret` (4+ characters) that starts `text`, or 0. */
+function tailAtStart(text: string, secret: string): number {
+  const last = secret.slice(-MIN_EDGE)
+  let p = text.lastIndexOf(last, secret.length - MIN_EDGE - 1)
+  while (p !== -1) {
+    const n = p + MIN_EDGE
+    if (secret.endsWith(text.slice(0, n))) return n
+    p = p === 0 ? -1 : text.lastIndexOf(last, p - 1)
+  }
+  return 0
+}
+
+/** Runs of characters a token can be made of (base64, base64url, hex, JSON-ish names). */
+const TOKEN_RUN = /[A-Za-z0-9+/=_-]{8,}/g
+
 /** Redacts the pieces of `secret` in one segment (text between line breaks). */
 function scrubSegment(segment: string, secret: string): string {
   let out = segment
   // A head of the secret at the end of the segment (cut there, or broken by CR/LF).
-  for (let n = Math.min(secret.length - 1, out.length); n >= MIN_EDGE; n--) {
-    if (out.endsWith(secret.slice(0, n))) {
-      out = out.slice(0, out.length - n) + REDACTED
-      break
-    }
-  }
+  const head = headAtEnd(out, secret)
+  if (head !== -1) out = out.slice(0, head) + REDACTED
   // A tail of the secret at its start.
-  for (let n = Math.min(secret.length - 1, out.length); n >= MIN_EDGE; n--) {
-    if (out.startsWith(secret.slice(secret.length - n))) {
-      out = REDACTED + out.slice(n)
-      break
-    }
-  }
+  const tail = tailAtStart(out, secret)
+  if (tail > 0) out = REDACTED + out.slice(tail)
   // Any longer piece in between.
   if (secret.length < MIN_FRAGMENT || out.length < MIN_FRAGMENT) return out
   const grams = gramsOf(secret)
   let result = ''
   let from = 0
-  for (let i = 0; i + MIN_FRAGMENT <= out.length;) {
-    if (!grams.has(out.slice(i, i + MIN_FRAGMENT))) {
-      i++
-      continue
+  for (const run of out.matchAll(TOKEN_RUN)) {
+    const runEnd = run.index + run[0].length
+    for (let i = run.index; i + MIN_FRAGMENT <= runEnd;) {
+      if (!grams.has(out.slice(i, i + MIN_FRAGMENT))) {
+        i++
+        continue
+      }
+      let end = i + MIN_FRAGMENT
+      while (end < runEnd && secret.includes(out.slice(i, end + 1))) end++
+      result += out.slice(from, i) + REDACTED
+      from = end
+      i = end
     }
-    let end = i + MIN_FRAGMENT
-    while (end < out.length && secret.includes(out.slice(i, end + 1))) end++
-    result += out.slice(from, i) + REDACTED
-    from = end
-    i = end
   }
   return result + out.slice(from)
 }
@@ -189,10 +210,13 @@ export function scrub(text: string, secrets: readonly string[]): string {
     if (secret.length === 0) continue
     if (out.includes(secret)) out = out.replaceAll(secret, REDACTED)
     if (secret.length <= MIN_EDGE) continue
-    out = out
-      .split(/(\r\n|\r|\n)/)
-      .map((part, i) => (i % 2 === 1 ? part : scrubSegment(part, secret)))
-      .join('')
+    out =
+      out.includes('\r') || out.includes('\n')
+        ? out
+            .split(/(\r\n|\r|\n)/)
+            .map((part, i) => (i % 2 === 1 ? part : scrubSegment(part, secret)))
+            .join('')
+        : scrubSegment(out, secret)
   }
   return out
 }

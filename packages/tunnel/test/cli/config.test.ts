@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process'
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -230,5 +231,66 @@ describe('usage', () => {
     const r = await runInProcess(['check', '--tunnel-protocl', 'quic'])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain('did you mean --tunnel-protocol?')
+  })
+})
+
+describe('the config file itself', () => {
+  /** loadConfig's error message, or '' when it loaded. */
+  async function loadError(path: string): Promise<string> {
+    try {
+      await loadConfig({ file: path, env: {}, cwd: dir })
+      return ''
+    } catch (error) {
+      return (error as Error).message
+    }
+  }
+
+  it('refuses a FIFO at once instead of hanging (and a directory, and a device)', async () => {
+    const fifo = join(dir, 'config-fifo.yaml')
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
+    expect(await loadError(fifo)).toBe(
+      `Cannot read config file ${fifo}: it is a FIFO (named pipe); a regular file is required`,
+    )
+    const folder = join(dir, 'config-dir.yaml')
+    mkdirSync(folder)
+    expect(await loadError(folder)).toContain('it is a directory')
+    expect(await loadError('/dev/zero')).toBe(
+      'Cannot read config file /dev/zero: it is a device; a regular file is required',
+    )
+    // Through the real CLI too: exit 2 with the message, no hang.
+    const r = await runCli(['run', '--config', fifo], { timeoutMs: 20_000 })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain('FIFO')
+    // A FIFO token file is refused the same way.
+    await expect(
+      resolveToken(
+        (await loadConfig({ env: {}, cwd: dir, flags: { 'tunnel-token-file': fifo } })).config,
+        {},
+      ),
+    ).rejects.toThrow('a regular file is required')
+  })
+
+  it('refuses a file past 1 MB with its size and the limit', async () => {
+    const big = file(
+      'big.yaml',
+      `tunnel:\n  url: "http://127.0.0.1:8000"\n# ${'x'.repeat(1024 * 1024)}\n`,
+    )
+    expect(await loadError(big)).toMatch(
+      /^Cannot read config file .*big\.yaml: it is 1048\d{3} bytes, more than the limit of 1 MB$/,
+    )
+    const fits = file(
+      'fits.yaml',
+      `tunnel:\n  url: "http://127.0.0.1:8000"\n# ${'x'.repeat(1000 * 1000)}\n`,
+    )
+    expect(await loadError(fits)).toBe('')
+  })
+
+  it('ends a YAML error with the offending line, not a dangling "column 1:"', async () => {
+    const bad = file('bad.yaml', 'tunnel:\n  url: http://127.0.0.1:8000\n protocol: quic\n')
+    const message = await loadError(bad)
+    expect(message).toMatch(
+      /^Cannot parse config file .*bad\.yaml: .+ at line 3, column \d+: " protocol: quic"$/,
+    )
+    expect(message).not.toMatch(/:$/)
   })
 })

@@ -174,7 +174,7 @@ describe('scanner-tunnel run: the log directory', () => {
     // The DNS records are in the monitor log too, and nothing else is in health_checks.log.
     expect(read(join(logDir, 'tunnel_monitor.log'))).toContain('DNS resolution recovered')
     expect(read(health)).not.toContain('Registered tunnel connection')
-  })
+  }, 90_000)
 
   it('gives the origin its own raw log, an exit record with its last lines, no credentials, and /metrics', async () => {
     // A real origin: prints, crashes once (exit 3), then serves and logs each request.
@@ -263,9 +263,12 @@ if (n === 1) {
 
     // /metrics on the status listener: well-formed, with the tunnel, DNS-free and origin series.
     const base = url.replace(/\/status$/, '')
-    await waitFor('a running tunnel', async () => {
-      const s = (await (await fetch(url)).json()) as { tunnel: { state: string } }
-      return s.tunnel.state === 'running'
+    await waitFor('a running tunnel and origin', async () => {
+      const s = (await (await fetch(url)).json()) as {
+        tunnel: { state: string }
+        origin: { state: string } | null
+      }
+      return s.tunnel.state === 'running' && s.origin?.state === 'running'
     })
     const res = await fetch(`${base}/metrics`)
     expect(res.status).toBe(200)
@@ -290,7 +293,7 @@ if (n === 1) {
     const result = await waitExit(child, 20_000)
     expect(result.code).toBe(0)
     for (const name of readdirSync(logDir)) expect(read(join(logDir, name))).not.toContain(TOKEN)
-  })
+  }, 90_000)
 
   it('turns a flood of cloudflared output into a bounded number of written bytes', async () => {
     const { file, logDir } = writeConfig('flood', [], false)

@@ -20,6 +20,15 @@ const doc = {
     restartsByReason: { exit: 2, 'quic-timeouts': 1 },
     lastErrors: [
       { time: '2026-01-01T00:01:00Z', message: 'failed to accept incoming stream requests' },
+      {
+        time: '2026-01-01T00:02:00Z',
+        message:
+          '2026-01-01T00:02:00Z ERR Failed to dial a quic connection error="timeout: no recent network activity" connIndex=1',
+      },
+      {
+        time: '2026-01-01T00:03:00Z',
+        message: '2026/01/01 00:03:00 failed to sufficiently increase receive buffer size',
+      },
     ],
   },
   origin: { state: 'running', pid: 4244, restarts: 0 },
@@ -60,6 +69,18 @@ describe('scanner-tunnel status', () => {
     expect(r.stdout).toMatch(/^Ready connections\s+4$/m)
     expect(r.stdout).toMatch(/^Restarts\s+3 \(exit 2, quic-timeouts 1\)$/m)
     expect(r.stdout).toContain('failed to accept incoming stream requests')
+    // One timestamp per error line, even when the line carries cloudflared's own.
+    expect(r.stdout).toContain(
+      '2026-01-01T00:02:00Z  ERR Failed to dial a quic connection error="timeout: no recent network activity" connIndex=1',
+    )
+    expect(r.stdout).toContain(
+      '2026-01-01T00:03:00Z  failed to sufficiently increase receive buffer size',
+    )
+    for (const line of r.stdout.split('\n')) {
+      expect(line.match(/\d{4}[-/]\d{2}[-/]\d{2}[T ]\d{2}:\d{2}:\d{2}/g)?.length ?? 0).toBeLessThan(
+        2,
+      )
+    }
     expect(r.stdout).toBe(formatStatus(doc))
   })
 

@@ -74,6 +74,13 @@ function restartsText(tunnel: Json | undefined): string {
   return parts.length === 0 ? String(total) : `${total} (${parts.join(', ')})`
 }
 
+/**
+ * A timestamp at the start of a cloudflared line: RFC 3339 (`2024-01-01T00:00:00Z`, with
+ * fraction or offset) or Go's standard log (`2024/01/01 00:00:00`).
+ */
+const LEADING_TIME =
+  /^(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})|\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2})\s+/
+
 function lastErrors(tunnel: Json | undefined): string[] {
   const list = pick(tunnel, 'lastErrors', 'errors')
   if (!Array.isArray(list)) return []
@@ -81,8 +88,10 @@ function lastErrors(tunnel: Json | undefined): string[] {
     if (typeof e === 'string') return e
     const o = obj(e)
     const time = pick(o, 'time', 'at')
-    const message = pick(o, 'message', 'error', 'line')
-    return `${time === undefined ? '' : `${text(time)}  `}${text(message)}`
+    const message = text(pick(o, 'message', 'error', 'line'))
+    if (time === undefined) return message
+    // The line is cloudflared's own, with its own timestamp: print one time, not two.
+    return `${text(time)}  ${message.replace(LEADING_TIME, '')}`
   })
 }
 
