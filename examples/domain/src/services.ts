@@ -170,7 +170,7 @@ export async function createScannerServices(
             logger: config.demo && choice.kind === 'simulator' ? demoTunnelLogger(logger) : logger,
             metrics,
           })
-          status.watchTunnel(tunnel)
+          status.watchTunnel(tunnel, { simulated: choice.kind === 'simulator' })
           return tunnel
         },
         ...(demoDns === undefined ? {} : { demoDns }),

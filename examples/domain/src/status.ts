@@ -25,8 +25,11 @@ export interface DeploymentStatus {
   readonly history: StatusHistory
   /** Routes for the operator port: `/status`, `/status/`, `/status/events`, `/status/history.json`. */
   readonly routes: Readonly<Record<string, StatusRouteHandler>>
-  /** Records a tunnel's state changes, restarts and QUIC incidents from now on. */
-  watchTunnel(tunnel: StatusTunnelSource): void
+  /**
+   * Records a tunnel's state changes, restarts and QUIC incidents from now on. With
+   * `simulated: true` (the cloudflared simulator) the page marks its made-up URL as such.
+   */
+  watchTunnel(tunnel: StatusTunnelSource, options?: { readonly simulated?: boolean }): void
   /** Stops recording and ends the page's event streams. Idempotent. */
   close(): Promise<void>
 }
@@ -51,13 +54,26 @@ export function createDeploymentStatus(parts: {
   readonly tunnel: () => { status(): StatusTunnelSnapshot } | undefined
 }): DeploymentStatus {
   const history = parts.history ?? createStatusHistory()
+  let simulated = false
+  const tunnel = (): { status(): StatusTunnelSnapshot } | undefined => {
+    const current = parts.tunnel()
+    if (current === undefined || !simulated) return current
+    return {
+      status: () => {
+        const status = current.status()
+        return status.url === undefined
+          ? status
+          : { ...status, url: `${status.url} (simulated: it does not exist)` }
+      },
+    }
+  }
   const disposers: Disposer[] = [recordBreakers(history, parts.breakers)]
   if (parts.dns !== undefined) disposers.push(recordDns(history, parts.dns))
   const page = createStatusPage({
     history,
     title: parts.title ?? 'scanner-api · status',
     snapshot: statusSnapshot({
-      tunnel: parts.tunnel,
+      tunnel,
       health: parts.health,
       breakers: parts.breakers,
     }),
@@ -65,8 +81,9 @@ export function createDeploymentStatus(parts: {
   return {
     history,
     routes: page.routes,
-    watchTunnel(tunnel) {
-      disposers.push(recordTunnel(history, tunnel))
+    watchTunnel(source, options = {}) {
+      simulated = options.simulated === true
+      disposers.push(recordTunnel(history, source))
     },
     async close() {
       for (const dispose of disposers.splice(0)) dispose()
