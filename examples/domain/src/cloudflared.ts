@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import { ScannerError } from '@scanner/core'
+import { ScannerError, type BackoffOptions } from '@scanner/core'
 import { findExecutable } from '@scanner/tunnel'
 import type { DeploymentConfig } from './config.js'
 
@@ -11,6 +11,8 @@ export interface TunnelExtras {
   readonly env?: Readonly<Record<string, string>>
   /** Restart when no connection is ready for this long, in milliseconds. */
   readonly readyTimeoutMs?: number
+  /** Restart backoff (the demo's resets between its faults: `demoBackoff()`). */
+  readonly backoff?: BackoffOptions
 }
 
 /** Which cloudflared the example supervises, and why. */
@@ -50,7 +52,7 @@ export function chooseTunnel(
   const simulator = (why: string): TunnelChoice => ({
     kind: 'simulator',
     bin: context.simulatorBin,
-    notice: `${why}: supervising the cloudflared simulator from @scanner/tunnel/testing, no traffic leaves this machine.`,
+    notice: `${why}: supervising the cloudflared simulator from @scanner/tunnel/testing, no traffic leaves this machine (simulated: no real tunnel, its URLs and edge addresses are made up).`,
   })
   if (config.tunnel === 'simulator') return simulator('TUNNEL=simulator')
 

@@ -1,38 +1,177 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { DEMO_FAULTS, createDemoSimulatorFiles, startDemoFaults } from './demo.js'
+import { noopLogger, type Logger } from '@scanner/core'
+import { createTunnel, type TunnelRestartEvent } from '@scanner/tunnel'
+import { fakeCloudflaredPath, fakeCloudflaredToken } from '@scanner/tunnel/testing'
+import { DEMO_FAULTS, createDemoSimulatorFiles, demoBackoff, startDemoFaults } from './demo.js'
+import { SIMULATED_URL_NOTE, demoTunnelLogger } from './demo-output.js'
 
 describe('startDemoFaults', () => {
   afterEach(() => {
     vi.useRealTimers()
   })
 
-  it('injects the faults in turn, only while the tunnel runs', async () => {
+  it('injects the faults in turn, only after the tunnel ran stable, the DNS outage through dns', async () => {
     vi.useFakeTimers()
     const files = createDemoSimulatorFiles()
     const tunnel = { state: 'running' }
     const lines: string[] = []
-    const stop = startDemoFaults({ files, tunnel, intervalMs: 1000, print: (l) => lines.push(l) })
+    let outages = 0
+    const stop = startDemoFaults({
+      files,
+      tunnel,
+      intervalMs: 1000,
+      print: (l) => lines.push(l),
+      dns: {
+        outage: () => {
+          outages++
+        },
+      },
+    })
     try {
       expect(files.env.FAKE_CLOUDFLARED_SCENARIO).toBe('normal,dns-failure,normal')
       expect(readFileSync(files.counterFile, 'utf8')).toBe('2')
-      await vi.advanceTimersByTimeAsync(1000)
+      await vi.advanceTimersByTimeAsync(1250)
       expect(readFileSync(files.controlFile, 'utf8')).toBe('quic 0\nquic 1\nquic 2\n')
+      // Recovering: no fault, and the stable time counts again from the next `running`.
       tunnel.state = 'backoff'
-      await vi.advanceTimersByTimeAsync(1000)
+      await vi.advanceTimersByTimeAsync(2000)
       expect(lines).toHaveLength(1)
       tunnel.state = 'running'
-      await vi.advanceTimersByTimeAsync(3000)
-      expect(lines.map((l) => /fault (\d)\/4: ([^(]+)/.exec(l)?.slice(1).join(' ').trim())).toEqual(
-        DEMO_FAULTS.map((f, i) => `${i + 1} ${f.name}`),
+      await vi.advanceTimersByTimeAsync(500) // running for 250 ms of the 500 ms it needs
+      expect(lines).toHaveLength(1)
+      await vi.advanceTimersByTimeAsync(4000)
+      expect(lines.map((l) => /fault (\d)\/5: ([^(]+)/.exec(l)?.slice(1).join(' ').trim())).toEqual(
+        DEMO_FAULTS.map((f, i) => `${String(i + 1)} ${f.name}`),
       )
       expect(readFileSync(files.counterFile, 'utf8')).toBe('1') // next start: dns-failure
       expect(readFileSync(files.controlFile, 'utf8')).toContain('lose all\ndns-refresh\ncrash 1\n')
+      expect(outages).toBe(1)
     } finally {
       stop()
       files.remove()
       files.remove()
     }
     expect(existsSync(files.dir)).toBe(false)
+  })
+
+  it('skips the resolver outage without the demo DNS', async () => {
+    vi.useFakeTimers()
+    const files = createDemoSimulatorFiles()
+    const lines: string[] = []
+    const stop = startDemoFaults({
+      files,
+      tunnel: { state: 'running' },
+      intervalMs: 1000,
+      print: (l) => lines.push(l),
+    })
+    await vi.advanceTimersByTimeAsync(5000)
+    stop()
+    files.remove()
+    expect(lines.length).toBeGreaterThanOrEqual(4)
+    expect(lines.every((l) => l.includes('/4: '))).toBe(true)
+    expect(lines.some((l) => l.includes('resolver outage'))).toBe(false)
+  })
+})
+
+describe('demoBackoff', () => {
+  it('resets after half the fault interval and keeps every restart delay short', () => {
+    expect(demoBackoff(8000)).toEqual({
+      initialDelayMs: 500,
+      factor: 2,
+      maxDelayMs: 4000,
+      jitter: 'equal',
+      resetAfterMs: 4000,
+    })
+    expect(demoBackoff(100).resetAfterMs).toBe(500)
+    expect(demoBackoff(600_000).resetAfterMs).toBe(60_000)
+  })
+
+  it('every fault of two rounds recovers after a short delay: the backoff resets between faults', async () => {
+    const files = createDemoSimulatorFiles()
+    const intervalMs = 1500
+    const tunnel = createTunnel({
+      bin: fakeCloudflaredPath,
+      token: fakeCloudflaredToken(),
+      env: { ...files.env, FAKE_CLOUDFLARED_CONN_INTERVAL_MS: '20' },
+      backoff: demoBackoff(intervalMs),
+      readyTimeoutMs: 1000,
+      gracePeriodMs: 500,
+      pidFile: false,
+    })
+    const restarts: TunnelRestartEvent[] = []
+    tunnel.onRestart((event) => restarts.push(event))
+    const lines: string[] = []
+    await tunnel.start()
+    const stop = startDemoFaults({ files, tunnel, intervalMs, print: (l) => lines.push(l) })
+    try {
+      await expect
+        .poll(() => lines.length, { timeout: 60_000, interval: 100 })
+        .toBeGreaterThanOrEqual(2 * 4 + 1)
+    } finally {
+      stop()
+      await tunnel.stop()
+      files.remove()
+    }
+    // Each fault met a backoff reset by the stable run before it: first delays <= 0.5 s; the
+    // DNS-failure start that never becomes ready adds one step (<= 1 s). Never more.
+    expect(restarts.length).toBeGreaterThanOrEqual(8)
+    expect(Math.max(...restarts.map((r) => r.delayMs))).toBeLessThanOrEqual(1000)
+  }, 90_000)
+})
+
+describe('demoTunnelLogger', () => {
+  it('shows the first start, then summarises routine lines, errors once per kind, marks simulated URLs', () => {
+    const out: { module: unknown; level: string; args: unknown[] }[] = []
+    const make = (bindings: Record<string, unknown>): Logger => {
+      const at =
+        (level: string) =>
+        (...args: unknown[]): void => {
+          out.push({ module: bindings.module, level, args })
+        }
+      return {
+        ...noopLogger,
+        debug: at('debug'),
+        info: at('info'),
+        warn: at('warn'),
+        error: at('error'),
+        child: (more) => make({ ...bindings, ...more }),
+      }
+    }
+    const logger = demoTunnelLogger(make({}))
+    const cloudflared = logger.child({ module: 'cloudflared', tunnel: 'tunnel' })
+    const supervisor = logger.child({ module: 'tunnel' })
+    const url = 'https://organisms-river-pixel-deck.trycloudflare.com'
+    const start = (): void => {
+      cloudflared.info({ kind: 'other' }, 'INF Requesting new quick Tunnel on trycloudflare.com...')
+      cloudflared.info({ kind: 'quick-tunnel-url' }, `INF |  ${url}  |`)
+      cloudflared.info(
+        { kind: 'connection-registered', connIndex: 0 },
+        'INF Registered tunnel connection',
+      )
+    }
+    start()
+    supervisor.info({ url }, 'quick tunnel URL')
+    expect(out).toHaveLength(4)
+    expect(out[1]?.args[1]).toBe(`INF |  ${url}  | ${SIMULATED_URL_NOTE}`)
+    expect(out[3]?.args[0]).toEqual({ url: `${url} (simulated)` })
+    out.length = 0
+    for (let i = 0; i < 3; i++) {
+      cloudflared.error({ kind: 'quic-timeout', connIndex: i }, 'ERR failed to accept QUIC stream')
+      cloudflared.info({ kind: 'connection-registered', connIndex: i }, 'INF reconnected')
+      cloudflared.error({ kind: 'connection-lost', connIndex: i }, 'ERR Serve tunnel error')
+      cloudflared.info({ kind: 'retrying', connIndex: i }, 'INF Retrying connection in up to 1s')
+    }
+    supervisor.info({ start: 2 }, 'cloudflared started')
+    start()
+    expect(out.map((o) => [o.level, o.args[1]])).toEqual([
+      ['error', 'ERR failed to accept QUIC stream'],
+      ['error', 'ERR Serve tunnel error'],
+      ['info', 'cloudflared started'],
+      [
+        'info',
+        'connected again (12 routine simulator lines since the fault hidden; errors are shown once per kind)',
+      ],
+    ])
   })
 })

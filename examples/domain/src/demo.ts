@@ -1,6 +1,7 @@
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { BackoffOptions } from '@scanner/core'
 
 /** One fault of the demo rotation. */
 export interface DemoFault {
@@ -11,6 +12,8 @@ export interface DemoFault {
   readonly commands: readonly string[]
   /** Scenario index the simulator's next start uses (its start counter file). */
   readonly nextStart?: number
+  /** Breaks the demo's loopback "system" resolver (see `startDemoDns()`) instead. */
+  readonly dnsOutage?: boolean
 }
 
 /**
@@ -40,7 +43,36 @@ export const DEMO_FAULTS: readonly DemoFault[] = Object.freeze([
     commands: ['dns-refresh', 'crash 1'],
     nextStart: 1,
   },
+  {
+    name: 'resolver outage',
+    description:
+      "the DNS monitor's system resolver (a loopback server of the demo) answers SERVFAIL while the fallback still answers",
+    commands: [],
+    dnsOutage: true,
+  },
 ])
+
+/**
+ * Backoff of the demo's tunnel, suited to a fault every `intervalMs`: a run that lasted half
+ * the interval resets it, and {@link startDemoFaults} injects a fault only after such a stable
+ * run, so every restart waits at most `initialDelayMs` (0.5 s) however long the demo runs.
+ * (The package default resets only after 120 s stable: with a fault every 8 s the delays grew
+ * to 40 s.)
+ *
+ * @example
+ * ```ts
+ * createTunnel({ ...options, backoff: demoBackoff(8000) })
+ * ```
+ */
+export function demoBackoff(intervalMs: number): Required<Omit<BackoffOptions, 'random'>> {
+  return {
+    initialDelayMs: 500,
+    factor: 2,
+    maxDelayMs: 4000,
+    jitter: 'equal',
+    resetAfterMs: Math.min(60_000, Math.max(500, Math.floor(intervalMs / 2))),
+  }
+}
 
 /** Simulator scenario list of the demo: normal starts, one DNS failure when asked. */
 export const DEMO_SCENARIOS = 'normal,dns-failure,normal'
@@ -81,12 +113,14 @@ export function createDemoSimulatorFiles(): DemoSimulatorFiles {
 }
 
 /**
- * Injects one fault of {@link DEMO_FAULTS} every `intervalMs`, in turn, while the tunnel is
- * running (a tick is skipped while it is still recovering). Returns a function that stops it.
+ * Injects one fault of {@link DEMO_FAULTS} every `intervalMs`, in turn, once the tunnel has
+ * been running for `stableMs` (by default the demo backoff's `resetAfterMs`, so each fault
+ * meets a reset backoff). The resolver outage needs `dns`; without it that fault is skipped.
+ * Returns a function that stops it.
  *
  * @example
  * ```ts
- * const stop = startDemoFaults({ files, tunnel, intervalMs: 8000, print: console.log })
+ * const stop = startDemoFaults({ files, tunnel, dns: demoDns, intervalMs: 8000, print: console.log })
  * ```
  */
 export function startDemoFaults(options: {
@@ -94,21 +128,44 @@ export function startDemoFaults(options: {
   readonly tunnel: { readonly state: string }
   readonly intervalMs: number
   readonly print: (line: string) => void
+  /** The demo's resolvers (`startDemoDns()`), for the resolver outage. */
+  readonly dns?: { outage(): void }
+  /** Running time the tunnel needs before the next fault, in ms. @default demoBackoff(intervalMs).resetAfterMs */
+  readonly stableMs?: number
 }): () => void {
+  const faults = DEMO_FAULTS.filter(
+    (fault) => fault.dnsOutage !== true || options.dns !== undefined,
+  )
+  const stableMs = options.stableMs ?? demoBackoff(options.intervalMs).resetAfterMs
   let next = 0
-  const timer = setInterval(() => {
-    if (options.tunnel.state !== 'running') return
-    const fault = DEMO_FAULTS[next % DEMO_FAULTS.length]
-    if (fault === undefined) return
-    next++
-    options.print(
-      `>>> injecting fault ${String(((next - 1) % DEMO_FAULTS.length) + 1)}/${String(DEMO_FAULTS.length)}: ${fault.name} (${fault.description})`,
-    )
-    if (fault.nextStart !== undefined) {
-      writeFileSync(options.files.counterFile, String(fault.nextStart))
-    }
-    appendFileSync(options.files.controlFile, fault.commands.map((c) => `${c}\n`).join(''))
-  }, options.intervalMs)
+  let lastFaultAt = Date.now()
+  let runningSince: number | undefined
+  const timer = setInterval(
+    () => {
+      const now = Date.now()
+      if (options.tunnel.state !== 'running') {
+        runningSince = undefined
+        return
+      }
+      runningSince ??= now
+      if (now - runningSince < stableMs || now - lastFaultAt < options.intervalMs) return
+      const fault = faults[next % faults.length]
+      if (fault === undefined) return
+      next++
+      lastFaultAt = now
+      options.print(
+        `>>> injecting fault ${String(((next - 1) % faults.length) + 1)}/${String(faults.length)}: ${fault.name} (${fault.description})`,
+      )
+      if (fault.dnsOutage === true) options.dns?.outage()
+      if (fault.nextStart !== undefined) {
+        writeFileSync(options.files.counterFile, String(fault.nextStart))
+      }
+      if (fault.commands.length > 0) {
+        appendFileSync(options.files.controlFile, fault.commands.map((c) => `${c}\n`).join(''))
+      }
+    },
+    Math.min(250, options.intervalMs),
+  )
   timer.unref()
   return () => {
     clearInterval(timer)

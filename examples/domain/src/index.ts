@@ -19,8 +19,19 @@ export { readConfig, DEFAULT_ADMIN_PORT, PRODUCTION_DRAIN_DELAY_MS } from './con
 export type { DeploymentConfig } from './config.js'
 export { chooseTunnel, findExecutable } from './cloudflared.js'
 export type { TunnelChoice, TunnelExtras } from './cloudflared.js'
-export { DEMO_FAULTS, DEMO_SCENARIOS, createDemoSimulatorFiles, startDemoFaults } from './demo.js'
+export {
+  DEMO_FAULTS,
+  DEMO_SCENARIOS,
+  createDemoSimulatorFiles,
+  demoBackoff,
+  startDemoFaults,
+} from './demo.js'
 export type { DemoFault, DemoSimulatorFiles } from './demo.js'
+export { DEMO_DNS_NAMES, narrateDns, startDemoDns, startDemoDnsServer } from './demo-dns.js'
+export type { DemoDns, DemoDnsMode, DemoDnsServer } from './demo-dns.js'
+export { SIMULATED_URL_NOTE, demoTunnelLogger } from './demo-output.js'
+export { createDeploymentStatus, withErrorHistory } from './status.js'
+export type { DeploymentStatus } from './status.js'
 export { runShutdown, handleShutdownSignals } from './shutdown.js'
 export type { ShutdownOptions, ShutdownResult, ShutdownStep } from './shutdown.js'
 export {

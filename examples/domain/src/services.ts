@@ -5,6 +5,7 @@ import type { ScannerLogger } from '@scanner/core'
 import {
   closeConnectionsWhenDraining,
   createDnsMonitor,
+  createStatusHistory,
   createHealth,
   databaseCheck,
   dnsCheck,
@@ -17,8 +18,11 @@ import { fakeCloudflaredPath } from '@scanner/tunnel/testing'
 import { createScannerApi, type ScannerApi } from './api.js'
 import { readConfig, type DeploymentConfig } from './config.js'
 import { openDatabase } from './database.js'
+import { narrateDns, startDemoDns } from './demo-dns.js'
+import { demoTunnelLogger } from './demo-output.js'
 import { operatorRoutes } from './operator.js'
 import { createQuoteFeed } from './feed.js'
+import { createDeploymentStatus, withErrorHistory } from './status.js'
 import {
   breakerRoutes,
   createDeploymentLogger,
@@ -83,7 +87,12 @@ export async function createScannerServices(
   } = {},
 ): Promise<ScannerServices> {
   const config = readConfig(options.env, options.argv)
-  const logger = createDeploymentLogger(config, { name: 'scanner-api', pretty })
+  // The status page's history; the logger also records errors logged with an error ID in it.
+  const history = createStatusHistory()
+  const logger = withErrorHistory(
+    createDeploymentLogger(config, { name: 'scanner-api', pretty }),
+    history,
+  )
 
   const metrics = new Registry()
   collectDefaultMetrics({ register: metrics })
@@ -93,10 +102,24 @@ export async function createScannerServices(
   const api = createScannerApi({ db, feed })
 
   const breakers = createBreakerRegistry({ logger, metrics, routes: breakerRoutes })
+  // Demo mode: the DNS monitor asks the demo's own loopback resolvers, never the internet.
+  const print = (line: string): void => {
+    console.log(line)
+  }
+  const demoDns = config.demo && config.dnsCheck ? await startDemoDns({ print }) : undefined
   const dns = config.dnsCheck
-    ? createDnsMonitor({ ...dnsMonitorSettings(config), logger, metrics })
+    ? createDnsMonitor({
+        ...(demoDns?.monitorSettings ?? dnsMonitorSettings(config)),
+        logger,
+        metrics,
+      })
     : undefined
-  dns?.start()
+  if (demoDns !== undefined && dns !== undefined) {
+    narrateDns(dns, print)
+  }
+  // In demo mode the first round waits until the deployment started: a round during the busy
+  // start-up could time out and narrate a network outage that never was.
+  if (demoDns === undefined) dns?.start()
   let tunnel: Tunnel | undefined
   const health = createHealth({
     ...healthSettings(config),
@@ -110,6 +133,7 @@ export async function createScannerServices(
       lazyCheck('tunnel', () => (tunnel === undefined ? undefined : tunnelCheck(tunnel))),
     ],
   })
+  const status = createDeploymentStatus({ history, health, breakers, dns, tunnel: () => tunnel })
 
   return {
     config,
@@ -138,22 +162,28 @@ export async function createScannerServices(
             host: config.adminHost,
             port: config.adminPort,
             metrics,
-            routes: { ...operatorRoutes(api), ...options.operatorRoutes },
+            routes: { ...operatorRoutes(api), ...status.routes, ...options.operatorRoutes },
           }),
         startTunnel: (choice, localUrl) => {
           tunnel = createTunnel({
             ...tunnelSettings(choice, config, localUrl, dns),
-            logger,
+            logger: config.demo && choice.kind === 'simulator' ? demoTunnelLogger(logger) : logger,
             metrics,
           })
+          status.watchTunnel(tunnel, { simulated: choice.kind === 'simulator' })
           return tunnel
         },
+        ...(demoDns === undefined ? {} : { demoDns }),
         drain: () => {
           health.drain()
         },
         closers: [
+          { name: 'close status page', run: () => status.close() },
           { name: 'close health', run: () => health.close() },
           { name: 'close DNS monitor', run: () => dns?.close() ?? Promise.resolve() },
+          ...(demoDns === undefined
+            ? []
+            : [{ name: 'close demo DNS servers', run: () => demoDns.close() }]),
           {
             name: 'close database',
             run: () => {
@@ -161,6 +191,9 @@ export async function createScannerServices(
             },
           },
         ],
+      }).then((deployment) => {
+        if (demoDns !== undefined) dns?.start()
+        return deployment
       }),
   }
 }

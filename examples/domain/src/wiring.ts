@@ -1,8 +1,20 @@
 import type { Server } from 'node:http'
-import { createLogger, type HealthCheck, type Logger, type ScannerLogger } from '@scanner/core'
+import {
+  createLogger,
+  type BackoffOptions,
+  type HealthCheck,
+  type Logger,
+  type ScannerLogger,
+} from '@scanner/core'
 import type { DrainableServer } from '@scanner/health'
 import { chooseTunnel, type TunnelChoice } from './cloudflared.js'
-import { createDemoSimulatorFiles, startDemoFaults, type DemoSimulatorFiles } from './demo.js'
+import {
+  DEMO_FAULTS,
+  createDemoSimulatorFiles,
+  demoBackoff,
+  startDemoFaults,
+  type DemoSimulatorFiles,
+} from './demo.js'
 import type { DeploymentConfig } from './config.js'
 import { handleShutdownSignals, type ShutdownStep } from './shutdown.js'
 import { listenError } from './startup.js'
@@ -125,6 +137,8 @@ export interface StartDeploymentOptions<T extends StoppableTunnel> {
    * @default none
    */
   listenOperator?(): Promise<{ readonly url: string }>
+  /** Demo mode: the demo's loopback resolvers (`startDemoDns()`), for the resolver outage. */
+  readonly demoDns?: { outage(): void }
   /** Creates and starts the tunnel supervisor for the chosen cloudflared. */
   startTunnel(choice: Exclude<TunnelChoice, { kind: 'off' }>, localUrl: string): T
   /** Turns readiness to 503 (`health.drain()`), first step of the shutdown. */
@@ -189,16 +203,23 @@ export async function startDeployment<T extends StoppableTunnel>(
     })
     operatorUrl = operator.url
     print(`Operator port (details, metrics, fault injection) on ${operatorUrl}`)
+    print(`Status page: ${operatorUrl}/status`)
   }
 
   let choice = chooseTunnel(config, { localUrl: server.url, simulatorBin: options.simulatorBin })
   print(choice.notice)
-  // Demo with the simulator: drive its faults through a control file, and restart sooner when
-  // connections are lost so each fault is visible within seconds.
+  // Demo with the simulator: drive its faults through a control file, restart sooner when
+  // connections are lost, and a backoff that resets between faults, so each fault is visible
+  // and recovers within seconds however long the demo runs.
   let demoFiles: DemoSimulatorFiles | undefined
   if (config.demo && choice.kind === 'simulator') {
     demoFiles = createDemoSimulatorFiles()
-    choice = { ...choice, env: demoFiles.env, readyTimeoutMs: 5000 }
+    choice = {
+      ...choice,
+      env: demoFiles.env,
+      readyTimeoutMs: 5000,
+      backoff: demoBackoff(config.demoFaultIntervalMs),
+    }
   }
   const tunnel = choice.kind === 'off' ? undefined : options.startTunnel(choice, server.url)
   let stopFaults = (): void => undefined
@@ -222,9 +243,13 @@ export async function startDeployment<T extends StoppableTunnel>(
         tunnel: observed,
         intervalMs: config.demoFaultIntervalMs,
         print,
+        ...(options.demoDns === undefined ? {} : { dns: options.demoDns }),
       })
+      const names = DEMO_FAULTS.filter((f) => f.dnsOutage !== true || options.demoDns).map(
+        (f) => f.name,
+      )
       print(
-        `Demo: a fault every ${(config.demoFaultIntervalMs / 1000).toFixed(0)} s (QUIC timeout burst, crash, lost connections, DNS failure), in turn.`,
+        `Demo: a fault every ${(config.demoFaultIntervalMs / 1000).toFixed(0)} s (${names.join(', ')}), in turn.`,
       )
     }
   }
@@ -337,6 +362,7 @@ export function bannerLines(
   if (operatorUrl !== undefined) {
     lines.push(
       'Operator port (never routed by the tunnel; details for every caller):',
+      `  ${operatorUrl}/status               the status page: tunnel state, restarts, DNS, breakers, errors (live)`,
       `  ${operatorUrl}/metrics              Prometheus metrics of every package`,
       `  ${operatorUrl}/health/detailed/     every check, with details`,
       `  curl -X POST -H 'content-type: application/json' -d '{"mode":"fail"}' ${operatorUrl}/api/feed/mode`,
@@ -392,6 +418,7 @@ export function tunnelSettings<D = never>(
   localUrl: string
   env?: Readonly<Record<string, string>>
   readyTimeoutMs?: number
+  backoff?: BackoffOptions
   dns?: D
 } {
   const extras = {
@@ -399,6 +426,7 @@ export function tunnelSettings<D = never>(
     localUrl: `${localUrl}/health/live/`,
     ...(choice.env === undefined ? {} : { env: choice.env }),
     ...(choice.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: choice.readyTimeoutMs }),
+    ...(choice.backoff === undefined ? {} : { backoff: choice.backoff }),
     ...(dns === undefined || choice.kind === 'simulator' ? {} : { dns }),
   }
   if (choice.kind === 'named') {

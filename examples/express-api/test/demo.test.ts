@@ -58,7 +58,7 @@ describe('pnpm demo', () => {
 
   it('injects a fault, restarts cloudflared with a reason and a delay, and recovers', async () => {
     const injected = await demo.waitForOutput(
-      />>> injecting fault 1\/4: QUIC timeout burst/,
+      />>> injecting fault 1\/5: QUIC timeout burst/,
       20_000,
     )
     const from = (injected.index ?? 0) + injected[0].length

@@ -269,7 +269,7 @@ describe('status page rendering', () => {
         })),
       }),
     })
-    for (const window of ['1h', '6h', '24h']) {
+    for (const window of ['15m', '1h', '6h', '24h']) {
       const html = await (await fetch(`${url}/status?window=${window}`)).text()
       expect(Buffer.byteLength(html), window).toBeLessThan(50 * 1024)
       expect(html).toContain('and 988 more')

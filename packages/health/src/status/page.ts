@@ -132,7 +132,7 @@ function fail(res: ServerResponse): void {
 
 /**
  * Creates the status page an operator looks at: the tunnel state (large, with time in state),
- * a restart timeline for 1 h / 6 h / 24 h with each restart's reason and strategy, QUIC
+ * a restart timeline for 15 min / 1 h / 6 h / 24 h with each restart's reason and strategy, QUIC
  * incidents, DNS episodes, breaker openings and errors on the same axis, health components with
  * latency sparklines, breakers with failure rates, and the latest errors by error ID. The page
  * is server-rendered (complete without JavaScript), self-contained (inline CSS, inline SVG, no

@@ -7,7 +7,13 @@ import { clock, duration, esc, escCut, seconds, token } from './format.js'
 import type { StatusEvent, StatusHistory } from './history.js'
 import { STYLE } from './style.js'
 import type { StatusBreakerSnapshot, StatusSnapshot } from './snapshot.js'
-import { STATUS_WINDOWS, renderTimeline, restartsIn, type StatusWindow } from './timeline.js'
+import {
+  STATUS_WINDOWS,
+  renderTimeline,
+  restartsIn,
+  windowLabel,
+  type StatusWindow,
+} from './timeline.js'
 
 /** Latency samples of one component, oldest first (`undefined`: no latency in that sample). */
 export type LatencySamples = readonly (number | undefined)[]
@@ -102,8 +108,8 @@ export function renderState(input: RenderInput): string {
 function windowNav(input: RenderInput): string {
   const links = (Object.keys(STATUS_WINDOWS) as StatusWindow[]).map((w) =>
     w === input.window
-      ? `<a href="?window=${w}" data-window="${w}" aria-current="page">${w.replace('h', ' h')}</a>`
-      : `<a href="?window=${w}" data-window="${w}">${w.replace('h', ' h')}</a>`,
+      ? `<a href="?window=${w}" data-window="${w}" aria-current="page">${windowLabel(w)}</a>`
+      : `<a href="?window=${w}" data-window="${w}">${windowLabel(w)}</a>`,
   )
   return `<nav class="windows" aria-label="Time window">${links.join('')}</nav>`
 }
@@ -132,7 +138,7 @@ export function renderTimelineSection(input: RenderInput): string {
   }
   const context = [lastState, lastDns].filter((e): e is StatusEvent => e !== undefined)
   const restarts = restartsIn(inWindow, input.window, input.now)
-  const label = input.window.replace('h', ' h')
+  const label = windowLabel(input.window)
   let out = `<section id="s-timeline" aria-labelledby="h-timeline"><div class="head"><h2 id="h-timeline">Last ${label}</h2>${windowNav(input)}</div>`
   out += renderTimeline(
     [...context.sort((a, b) => a.seq - b.seq), ...inWindow],

@@ -7,10 +7,16 @@ import { clock, clockShort, cut, escCut, token } from './format.js'
 import type { StatusEvent, StatusRestartEvent } from './history.js'
 
 /** Time windows of the timeline. */
-export type StatusWindow = '1h' | '6h' | '24h'
+export type StatusWindow = '15m' | '1h' | '6h' | '24h'
+
+/** How a window reads on the page: `15 min`, `1 h`, `24 h`. */
+export function windowLabel(window: StatusWindow): string {
+  return window.endsWith('m') ? `${window.slice(0, -1)} min` : `${window.slice(0, -1)} h`
+}
 
 /** Every window with its length in milliseconds. */
 export const STATUS_WINDOWS: Readonly<Record<StatusWindow, number>> = Object.freeze({
+  '15m': 900_000,
   '1h': 3_600_000,
   '6h': 21_600_000,
   '24h': 86_400_000,
@@ -211,7 +217,7 @@ function draw(
   let svg =
     `<svg class="timeline" viewBox="0 0 ${String(WIDTH)} ${String(HEIGHT)}" role="img" ` +
     `aria-labelledby="timeline-title" preserveAspectRatio="none">` +
-    `<title id="timeline-title">Timeline of the last ${window}: tunnel state, restarts, QUIC incidents, DNS episodes, breakers and errors</title>`
+    `<title id="timeline-title">Timeline of the last ${windowLabel(window)}: tunnel state, restarts, QUIC incidents, DNS episodes, breakers and errors</title>`
   // Lane labels and guides.
   LANES.forEach((label, i) => {
     const y = laneY(i)
@@ -271,7 +277,9 @@ function draw(
       svg +=
         `<path class="mk ${strategyClass(last)}" d="M${f1(cx)} ${String(y + 5)}l6 15h-12z">${tip(title)}</path>` +
         (list.length > 1
-          ? `<text class="count" x="${f1(cx + 7)}" y="${String(y + 12)}">${String(list.length)}</text>`
+          ? i < BUCKETS - 3
+            ? `<text class="count" x="${f1(cx + 7)}" y="${String(y + 12)}">${String(list.length)}</text>`
+            : `<text class="count" x="${f1(cx - 7)}" y="${String(y + 12)}" text-anchor="end">${String(list.length)}</text>`
           : '')
     }
     const q = quic[i] ?? 0
