@@ -140,7 +140,7 @@ describe('status page in a browser, fed by the supervised simulator', () => {
     const errors: string[] = []
     page.on('pageerror', (error) => errors.push(error.message))
     try {
-      await page.goto(url)
+      await page.goto(`${url}?window=15m`)
       expect(await big(page)).toBe('Tunnel up')
       await page.waitForSelector('#live.on', { timeout: 15_000 })
       // A marker that a reload would wipe: the updates below must come through SSE.
@@ -164,6 +164,11 @@ describe('status page in a browser, fed by the supervised simulator', () => {
       expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(
         1,
       )
+      // Each restart carries its strategy: the crash (an exit) restarts break-before-make, the
+      // QUIC restart of this named tunnel make-before-break.
+      const restarts = await page.locator('#s-timeline table.restarts').innerText()
+      expect(restarts).toMatch(/quic-timeouts\s+make-before-break/)
+      expect(restarts).toMatch(/exit \(exit 1\)\s+break-before-make/)
       const summary = await page.locator('#s-timeline .summary').innerText()
       expect(summary).toMatch(/^2 restarts \(/)
       expect(await page.locator('#s-footer').innerText()).toMatch(/^History: \d+ of 1000 events/)
