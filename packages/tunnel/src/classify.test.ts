@@ -820,6 +820,59 @@ describe('console format', () => {
     expect(e).toMatchObject({ kind: 'connection-lost', error: 'broken pipe wh' })
   })
 
+  it('finds the closing quote past escaped quotes and escaped backslashes', () => {
+    const e = classifyCloudflaredLine(
+      `${TIME} ERR m error="a \\"b\\" c" path="C:\\\\" next="\\\\\\"q" plain="no escapes" n=1`,
+    )
+    expect(e.message).toBe('m')
+    expect(e.fields).toEqual({
+      error: 'a "b" c',
+      path: 'C:\\',
+      next: '\\"q',
+      plain: 'no escapes',
+      n: '1',
+    })
+  })
+
+  it('keeps a backslash that ends a cut line', () => {
+    const e = classifyCloudflaredLine(`${TIME} ERR m a="x" error="cut here\\`)
+    expect(e.fields).toEqual({ a: 'x', error: 'cut here' })
+  })
+
+  it('parses many quoted values, some escaped, on one line', () => {
+    const parts: string[] = []
+    const expected: Record<string, string> = {}
+    for (let i = 0; i < 500; i++) {
+      parts.push(i % 3 === 0 ? `k${i}="v \\"${i}\\""` : `k${i}="v ${i}"`)
+      expected[`k${i}`] = i % 3 === 0 ? `v "${i}"` : `v ${i}`
+    }
+    const e = classifyCloudflaredLine(`${TIME} INF many ${parts.join(' ')}`)
+    expect(e.message).toBe('many')
+    expect(e.fields).toEqual(expected)
+  })
+
+  it('reads the retry delay of every version and ignores odd spacing', () => {
+    const delay = (rest: string): number | undefined =>
+      classifyCloudflaredLine(`${TIME} INF Retrying connection in ${rest} connIndex=0`).delayMs
+    expect(delay('up to 1m4s')).toBe(64_000)
+    expect(delay('up to 2s seconds')).toBe(2000)
+    expect(delay('2 seconds')).toBe(2000)
+    expect(delay('UP TO 4s')).toBe(4000)
+    expect(delay('up to')).toBeUndefined()
+    expect(delay('up  to 2s')).toBeUndefined()
+    expect(delay('upto 2s')).toBeUndefined()
+  })
+
+  it('takes connIndex as a number only when it is 1 to 9 digits', () => {
+    const index = (v: string): number | undefined =>
+      classifyCloudflaredLine(`${TIME} INF Registered tunnel connection connIndex=${v}`).connIndex
+    expect(index('0')).toBe(0)
+    expect(index('123456789')).toBe(123456789)
+    expect(index('1234567890')).toBeUndefined()
+    expect(index('-1')).toBeUndefined()
+    expect(index('1a')).toBeUndefined()
+  })
+
   it('ignores a __proto__ field', () => {
     const e = classifyCloudflaredLine(`${TIME} INF m __proto__=x a=1`)
     expect(e.fields).toEqual({ a: '1' })

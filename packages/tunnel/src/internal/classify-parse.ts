@@ -311,19 +311,34 @@ export function unquoteGo(raw: string): string {
   return out
 }
 
+/** 1 for the characters of a field key (`[A-Za-z0-9_.-]`), 2 for those that may start one. */
+const KEY_CHAR = new Uint8Array(128)
+for (let c = 0; c < 128; c++) {
+  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95
+  if (letter) KEY_CHAR[c] = 2
+  else if ((c >= 48 && c <= 57) || c === 46 || c === 45) KEY_CHAR[c] = 1
+}
+
 function isKeyChar(c: number): boolean {
-  return (
-    (c >= 97 && c <= 122) ||
-    (c >= 65 && c <= 90) ||
-    (c >= 48 && c <= 57) ||
-    c === 95 ||
-    c === 46 ||
-    c === 45
-  )
+  return c < 128 && KEY_CHAR[c] !== 0
 }
 
 function isKeyStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95
+  return c < 128 && KEY_CHAR[c] === 2
+}
+
+// The next backslash of the line being split, remembered so that a line of many quoted values
+// is searched once (linear), not once per value. Reset by splitMessageAndFields() for each line.
+let backslashAt = -2
+let backslashFrom = 0
+
+/** Index of the first `\\` at or after `from` in `s` (the line being split), or -1. */
+function nextBackslash(s: string, from: number): number {
+  if (backslashAt === -2 || from < backslashFrom || (backslashAt >= 0 && backslashAt < from)) {
+    backslashAt = s.indexOf('\\', from)
+    backslashFrom = from
+  }
+  return backslashAt
 }
 
 /**
@@ -344,19 +359,17 @@ function parseFieldRun(s: string, start: number, out: Record<string, string>): n
     i++
     let value: string
     if (i < n && s.charCodeAt(i) === 34) {
-      let j = i + 1
-      let escaped = false
-      while (j < n) {
-        const c = s.charCodeAt(j)
-        if (c === 92) {
-          escaped = true
-          j += 2
-        } else if (c === 34) {
-          break
-        } else {
-          j++
-        }
+      // The closing quote is the first `"` not escaped by a backslash; native searches for both.
+      let j = s.indexOf('"', i + 1)
+      let b = nextBackslash(s, i + 1)
+      const escaped = b >= 0 && (j < 0 || b < j)
+      while (b >= 0 && (j < 0 || b < j)) {
+        // Skip the escaped character, then look again from after it.
+        const after = b + 2
+        if (j >= 0 && j < after) j = s.indexOf('"', after)
+        b = nextBackslash(s, after)
       }
+      if (j < 0) j = n
       const raw = s.slice(i + 1, Math.min(j, n))
       value = escaped ? unquoteGo(raw) : raw
       i = j < n ? j + 1 : n
@@ -384,6 +397,7 @@ export function splitMessageAndFields(rest: string): {
   fields: Record<string, string>
 } {
   let from = 0
+  backslashAt = -2
   for (;;) {
     const eq = rest.indexOf('=', from)
     if (eq < 0) break
