@@ -851,6 +851,25 @@ describe('console format', () => {
     expect(e.fields).toEqual(expected)
   })
 
+  it('keeps keys that look like known ones apart from them', () => {
+    const e = classifyCloudflaredLine(
+      `${TIME} INF m connIndexX=1 ix=2 ip=3 IP=4 statuz=5 status=6 status_cod=7 protocoL=8 connIndex=9`,
+    )
+    expect(e.fields).toEqual({
+      connIndexX: '1',
+      ix: '2',
+      ip: '3',
+      IP: '4',
+      statuz: '5',
+      status: '6',
+      status_cod: '7',
+      protocoL: '8',
+      connIndex: '9',
+    })
+    expect(e).toMatchObject({ connIndex: 9, ip: '3' })
+    expect(e.protocol).toBeUndefined()
+  })
+
   it('reads the retry delay of every version and ignores odd spacing', () => {
     const delay = (rest: string): number | undefined =>
       classifyCloudflaredLine(`${TIME} INF Retrying connection in ${rest} connIndex=0`).delayMs

@@ -171,13 +171,8 @@ function consoleLevelAt(s: string, i: number): CloudflaredLevel | undefined {
 }
 
 /** Truncates, strips ANSI escapes and turns other control characters into spaces. */
-function sanitize(input: string): { text: string; truncated: boolean } {
-  let s = input
-  let truncated = false
-  if (s.length > MAX_LINE_LENGTH) {
-    s = s.slice(0, MAX_LINE_LENGTH)
-    truncated = true
-  }
+function sanitize(input: string): string {
+  let s = input.length > MAX_LINE_LENGTH ? input.slice(0, MAX_LINE_LENGTH) : input
   // A full control-character scan costs more than the rest of the parse, so look only for
   // what matters: ANSI escapes (colours on a TTY), and line breaks or NULs inside the line.
   // Other control characters are kept as they are.
@@ -187,7 +182,7 @@ function sanitize(input: string): { text: string; truncated: boolean } {
     s = s.replace(CONTROL_ALL, ' ')
   }
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1)
-  return { text: s.trimEnd(), truncated }
+  return s.trimEnd()
 }
 
 interface Stripped {
@@ -327,6 +322,62 @@ function isKeyStart(c: number): boolean {
   return c < 128 && KEY_CHAR[c] === 2
 }
 
+/** Field keys of cloudflared's log lines (cloudflared.md §1), looked up by length and first letter. */
+const KNOWN_KEYS = [
+  'autoupdateFreq',
+  'cfRay',
+  'component',
+  'config',
+  'connIndex',
+  'connection',
+  'dest',
+  'details',
+  'error',
+  'event',
+  'hard_fail',
+  'ingressRule',
+  'ip',
+  'location',
+  'originService',
+  'protocol',
+  'run_id',
+  'status',
+  'status_code',
+  'suggested_protocol',
+  'target',
+  'tunnelID',
+  'type',
+  'version',
+]
+const MAX_KNOWN_KEY = 32
+const KNOWN_KEY_TABLE: (string[] | undefined)[] = new Array<string[] | undefined>(
+  MAX_KNOWN_KEY * 128,
+)
+for (const key of KNOWN_KEYS) {
+  const slot = key.length * 128 + key.charCodeAt(0)
+  ;(KNOWN_KEY_TABLE[slot] ??= []).push(key)
+}
+
+/**
+ * The key `s[start, end)`: a known key is returned as its (interned) literal, which spares a
+ * string allocation and the hashing of the key when it is stored as a property.
+ */
+function fieldKey(s: string, start: number, end: number): string {
+  const len = end - start
+  const first = s.charCodeAt(start)
+  if (len < MAX_KNOWN_KEY && first < 128) {
+    const candidates = KNOWN_KEY_TABLE[len * 128 + first]
+    if (candidates !== undefined) {
+      for (const key of candidates) {
+        let i = 1
+        while (i < len && key.charCodeAt(i) === s.charCodeAt(start + i)) i++
+        if (i === len) return key
+      }
+    }
+  }
+  return s.slice(start, end)
+}
+
 // The next backslash of the line being split, remembered so that a line of many quoted values
 // is searched once (linear), not once per value. Reset by splitMessageAndFields() for each line.
 let backslashAt = -2
@@ -355,7 +406,7 @@ function parseFieldRun(s: string, start: number, out: Record<string, string>): n
     if (i === ks || i >= n || s.charCodeAt(i) !== 61 || !isKeyStart(s.charCodeAt(ks))) {
       return i > ks ? i : ks + 1
     }
-    const key = s.slice(ks, i)
+    const key = fieldKey(s, ks, i)
     i++
     let value: string
     if (i < n && s.charCodeAt(i) === 34) {
@@ -470,8 +521,8 @@ function parseJsonObject(s: string, truncated: boolean, prefixTime: string | und
 
 /** Parses one physical line of cloudflared output. Never throws for string input. */
 export function parseLine(input: string): ParsedLine {
-  const { text, truncated } = sanitize(input)
-  const { text: s, time: prefixTime, consoleTimeEnd, consoleLevel } = stripPrefixes(text)
+  const truncated = input.length > MAX_LINE_LENGTH
+  const { text: s, time: prefixTime, consoleTimeEnd, consoleLevel } = stripPrefixes(sanitize(input))
 
   if (consoleLevel !== undefined) {
     const { message, fields } = splitMessageAndFields(s.slice(consoleTimeEnd + 5))
