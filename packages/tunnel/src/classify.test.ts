@@ -932,6 +932,23 @@ describe('console format', () => {
     })
   })
 
+  it('accepts only whole timestamps (fraction of 1-10 digits, complete offset)', () => {
+    const parse = (ts: string): Pick<CloudflaredEvent, 'kind' | 'format' | 'time'> => {
+      const { kind, format, time } = classifyCloudflaredLine(`${ts} INF Tunnel server stopped`)
+      return { kind, format, time }
+    }
+    const rejected = { kind: 'other', format: 'plain', time: undefined }
+    for (const ts of ['2026-11-28t10:22:31z', '2026-11-28T10:22:31+0100', '2026-11-28T10:22:31']) {
+      expect(parse(ts)).toEqual({ kind: 'shutdown', format: 'console', time: ts })
+    }
+    expect(parse('2026-11-28T10:22:31.')).toEqual(rejected)
+    expect(parse('2026-11-28T10:22:31.12345678901Z')).toEqual(rejected)
+    expect(parse('2026-11-28T10:22:31.12345678+901Z')).toEqual(rejected)
+    expect(parse('2026-11-28T10:22:31.1234567890-Z')).toEqual(rejected)
+    expect(parse('2026-11-28T10:22:31+01:0x')).toEqual(rejected)
+    expect(parse('2026-11-28T1O:22:31Z')).toEqual(rejected)
+  })
+
   it('takes the docker timestamp as time of a plain line', () => {
     expect(
       classifyCloudflaredLine('2026-11-28T10:22:31.5Z Provided Tunnel token is not valid.'),
