@@ -57,64 +57,24 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57
 }
 
-function isDigitAt(s: string, i: number): boolean {
-  const c = s.charCodeAt(i)
-  return c >= 48 && c <= 57
-}
-
 function digitsAt(s: string, i: number, n: number): boolean {
   for (let k = i; k < i + n; k++) if (!isDigit(s.charCodeAt(k))) return false
   return true
 }
+
+// RFC 3339 / ISO 8601 timestamp, sticky. A `.` must start a fraction of 1 to 10 digits (taken
+// greedily, without backtracking: the lookahead and back-reference make the group atomic), and a
+// `+`/`-` an `hh:mm`/`hhmm` offset; otherwise the timestamp is not one.
+const TIMESTAMP =
+  /\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.(?=(\d{1,10}))\1|(?!\.))(?:[Zz]|[+-](?:\d\d:\d\d|\d{4})|(?![+-]))/y
 
 /**
  * End index of an RFC 3339 / ISO 8601 timestamp starting at `i` (`2026-11-28T10:22:31Z`,
  * fractions and `+hh:mm`/`+hhmm` offsets accepted), or -1.
  */
 export function timestampEnd(s: string, i: number): number {
-  if (s.length < i + 19) return -1
-  if (
-    s.charCodeAt(i + 4) !== 45 ||
-    s.charCodeAt(i + 7) !== 45 ||
-    (s.charCodeAt(i + 10) | 0x20) !== 116 || // T or t
-    s.charCodeAt(i + 13) !== 58 ||
-    s.charCodeAt(i + 16) !== 58
-  ) {
-    return -1
-  }
-  if (
-    !isDigitAt(s, i) ||
-    !isDigitAt(s, i + 1) ||
-    !isDigitAt(s, i + 2) ||
-    !isDigitAt(s, i + 3) ||
-    !isDigitAt(s, i + 5) ||
-    !isDigitAt(s, i + 6) ||
-    !isDigitAt(s, i + 8) ||
-    !isDigitAt(s, i + 9) ||
-    !isDigitAt(s, i + 11) ||
-    !isDigitAt(s, i + 12) ||
-    !isDigitAt(s, i + 14) ||
-    !isDigitAt(s, i + 15) ||
-    !isDigitAt(s, i + 17) ||
-    !isDigitAt(s, i + 18)
-  ) {
-    return -1
-  }
-  let j = i + 19
-  if (s.charCodeAt(j) === 46) {
-    let k = j + 1
-    while (k < s.length && k < j + 11 && isDigit(s.charCodeAt(k))) k++
-    if (k === j + 1) return -1
-    j = k
-  }
-  const c = s.charCodeAt(j)
-  if ((c | 0x20) === 122) return j + 1 // Z or z
-  if (c === 43 || c === 45) {
-    if (digitsAt(s, j + 1, 2) && s.charCodeAt(j + 3) === 58 && digitsAt(s, j + 4, 2)) return j + 6
-    if (digitsAt(s, j + 1, 4)) return j + 5
-    return -1
-  }
-  return j
+  TIMESTAMP.lastIndex = i
+  return TIMESTAMP.test(s) ? TIMESTAMP.lastIndex : -1
 }
 
 /** End of a Go `log` package timestamp `2026/11/28 10:22:31[.micro]`, or -1. */
