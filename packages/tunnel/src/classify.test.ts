@@ -908,6 +908,19 @@ describe('console format', () => {
     })
   })
 
+  it('turns NUL, CR and LF inside a line into spaces, with or without colours', () => {
+    expect(classifyCloudflaredLine(`${TIME} INF Tunnel\u0000server stopped`)).toMatchObject({
+      kind: 'shutdown',
+      message: 'Tunnel server stopped',
+    })
+    expect(
+      classifyCloudflaredLine(`${TIME} INF Registered tunnel connection\nconnIndex=1\r`),
+    ).toMatchObject({ kind: 'connection-registered', connIndex: 1 })
+    expect(
+      classifyCloudflaredLine(`${TIME} \u001b[32mINF\u001b[0m Tunnel\rserver stopped\u0007`),
+    ).toMatchObject({ kind: 'shutdown', message: 'Tunnel server stopped' })
+  })
+
   it('handles a trailing CR and a console line without timestamp', () => {
     expect(classifyCloudflaredLine(`${TIME} INF Tunnel server stopped\r`).kind).toBe('shutdown')
     expect(classifyCloudflaredLine('INF |  https://a-b-c.trycloudflare.com  |')).toMatchObject({
