@@ -820,6 +820,78 @@ describe('console format', () => {
     expect(e).toMatchObject({ kind: 'connection-lost', error: 'broken pipe wh' })
   })
 
+  it('finds the closing quote past escaped quotes and escaped backslashes', () => {
+    const e = classifyCloudflaredLine(
+      `${TIME} ERR m error="a \\"b\\" c" path="C:\\\\" next="\\\\\\"q" plain="no escapes" n=1`,
+    )
+    expect(e.message).toBe('m')
+    expect(e.fields).toEqual({
+      error: 'a "b" c',
+      path: 'C:\\',
+      next: '\\"q',
+      plain: 'no escapes',
+      n: '1',
+    })
+  })
+
+  it('keeps a backslash that ends a cut line', () => {
+    const e = classifyCloudflaredLine(`${TIME} ERR m a="x" error="cut here\\`)
+    expect(e.fields).toEqual({ a: 'x', error: 'cut here' })
+  })
+
+  it('parses many quoted values, some escaped, on one line', () => {
+    const parts: string[] = []
+    const expected: Record<string, string> = {}
+    for (let i = 0; i < 500; i++) {
+      parts.push(i % 3 === 0 ? `k${i}="v \\"${i}\\""` : `k${i}="v ${i}"`)
+      expected[`k${i}`] = i % 3 === 0 ? `v "${i}"` : `v ${i}`
+    }
+    const e = classifyCloudflaredLine(`${TIME} INF many ${parts.join(' ')}`)
+    expect(e.message).toBe('many')
+    expect(e.fields).toEqual(expected)
+  })
+
+  it('keeps keys that look like known ones apart from them', () => {
+    const e = classifyCloudflaredLine(
+      `${TIME} INF m connIndexX=1 ix=2 ip=3 IP=4 statuz=5 status=6 status_cod=7 protocoL=8 connIndex=9`,
+    )
+    expect(e.fields).toEqual({
+      connIndexX: '1',
+      ix: '2',
+      ip: '3',
+      IP: '4',
+      statuz: '5',
+      status: '6',
+      status_cod: '7',
+      protocoL: '8',
+      connIndex: '9',
+    })
+    expect(e).toMatchObject({ connIndex: 9, ip: '3' })
+    expect(e.protocol).toBeUndefined()
+  })
+
+  it('reads the retry delay of every version and ignores odd spacing', () => {
+    const delay = (rest: string): number | undefined =>
+      classifyCloudflaredLine(`${TIME} INF Retrying connection in ${rest} connIndex=0`).delayMs
+    expect(delay('up to 1m4s')).toBe(64_000)
+    expect(delay('up to 2s seconds')).toBe(2000)
+    expect(delay('2 seconds')).toBe(2000)
+    expect(delay('UP TO 4s')).toBe(4000)
+    expect(delay('up to')).toBeUndefined()
+    expect(delay('up  to 2s')).toBeUndefined()
+    expect(delay('upto 2s')).toBeUndefined()
+  })
+
+  it('takes connIndex as a number only when it is 1 to 9 digits', () => {
+    const index = (v: string): number | undefined =>
+      classifyCloudflaredLine(`${TIME} INF Registered tunnel connection connIndex=${v}`).connIndex
+    expect(index('0')).toBe(0)
+    expect(index('123456789')).toBe(123456789)
+    expect(index('1234567890')).toBeUndefined()
+    expect(index('-1')).toBeUndefined()
+    expect(index('1a')).toBeUndefined()
+  })
+
   it('ignores a __proto__ field', () => {
     const e = classifyCloudflaredLine(`${TIME} INF m __proto__=x a=1`)
     expect(e.fields).toEqual({ a: '1' })
@@ -834,6 +906,19 @@ describe('console format', () => {
       location: 'ams08',
       level: 'info',
     })
+  })
+
+  it('turns NUL, CR and LF inside a line into spaces, with or without colours', () => {
+    expect(classifyCloudflaredLine(`${TIME} INF Tunnel\u0000server stopped`)).toMatchObject({
+      kind: 'shutdown',
+      message: 'Tunnel server stopped',
+    })
+    expect(
+      classifyCloudflaredLine(`${TIME} INF Registered tunnel connection\nconnIndex=1\r`),
+    ).toMatchObject({ kind: 'connection-registered', connIndex: 1 })
+    expect(
+      classifyCloudflaredLine(`${TIME} \u001b[32mINF\u001b[0m Tunnel\rserver stopped\u0007`),
+    ).toMatchObject({ kind: 'shutdown', message: 'Tunnel server stopped' })
   })
 
   it('handles a trailing CR and a console line without timestamp', () => {
@@ -858,6 +943,23 @@ describe('console format', () => {
       kind: 'shutdown',
       time: '2026-11-28T10:22:31.123+01:00',
     })
+  })
+
+  it('accepts only whole timestamps (fraction of 1-10 digits, complete offset)', () => {
+    const parse = (ts: string): Pick<CloudflaredEvent, 'kind' | 'format' | 'time'> => {
+      const { kind, format, time } = classifyCloudflaredLine(`${ts} INF Tunnel server stopped`)
+      return { kind, format, time }
+    }
+    const rejected = { kind: 'other', format: 'plain', time: undefined }
+    for (const ts of ['2026-11-28t10:22:31z', '2026-11-28T10:22:31+0100', '2026-11-28T10:22:31']) {
+      expect(parse(ts)).toEqual({ kind: 'shutdown', format: 'console', time: ts })
+    }
+    expect(parse('2026-11-28T10:22:31.')).toEqual(rejected)
+    expect(parse('2026-11-28T10:22:31.12345678901Z')).toEqual(rejected)
+    expect(parse('2026-11-28T10:22:31.12345678+901Z')).toEqual(rejected)
+    expect(parse('2026-11-28T10:22:31.1234567890-Z')).toEqual(rejected)
+    expect(parse('2026-11-28T10:22:31+01:0x')).toEqual(rejected)
+    expect(parse('2026-11-28T1O:22:31Z')).toEqual(rejected)
   })
 
   it('takes the docker timestamp as time of a plain line', () => {

@@ -57,64 +57,24 @@ function isDigit(c: number): boolean {
   return c >= 48 && c <= 57
 }
 
-function isDigitAt(s: string, i: number): boolean {
-  const c = s.charCodeAt(i)
-  return c >= 48 && c <= 57
-}
-
 function digitsAt(s: string, i: number, n: number): boolean {
   for (let k = i; k < i + n; k++) if (!isDigit(s.charCodeAt(k))) return false
   return true
 }
+
+// RFC 3339 / ISO 8601 timestamp, sticky. A `.` must start a fraction of 1 to 10 digits (taken
+// greedily, without backtracking: the lookahead and back-reference make the group atomic), and a
+// `+`/`-` an `hh:mm`/`hhmm` offset; otherwise the timestamp is not one.
+const TIMESTAMP =
+  /\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.(?=(\d{1,10}))\1|(?!\.))(?:[Zz]|[+-](?:\d\d:\d\d|\d{4})|(?![+-]))/y
 
 /**
  * End index of an RFC 3339 / ISO 8601 timestamp starting at `i` (`2026-11-28T10:22:31Z`,
  * fractions and `+hh:mm`/`+hhmm` offsets accepted), or -1.
  */
 export function timestampEnd(s: string, i: number): number {
-  if (s.length < i + 19) return -1
-  if (
-    s.charCodeAt(i + 4) !== 45 ||
-    s.charCodeAt(i + 7) !== 45 ||
-    (s.charCodeAt(i + 10) | 0x20) !== 116 || // T or t
-    s.charCodeAt(i + 13) !== 58 ||
-    s.charCodeAt(i + 16) !== 58
-  ) {
-    return -1
-  }
-  if (
-    !isDigitAt(s, i) ||
-    !isDigitAt(s, i + 1) ||
-    !isDigitAt(s, i + 2) ||
-    !isDigitAt(s, i + 3) ||
-    !isDigitAt(s, i + 5) ||
-    !isDigitAt(s, i + 6) ||
-    !isDigitAt(s, i + 8) ||
-    !isDigitAt(s, i + 9) ||
-    !isDigitAt(s, i + 11) ||
-    !isDigitAt(s, i + 12) ||
-    !isDigitAt(s, i + 14) ||
-    !isDigitAt(s, i + 15) ||
-    !isDigitAt(s, i + 17) ||
-    !isDigitAt(s, i + 18)
-  ) {
-    return -1
-  }
-  let j = i + 19
-  if (s.charCodeAt(j) === 46) {
-    let k = j + 1
-    while (k < s.length && k < j + 11 && isDigit(s.charCodeAt(k))) k++
-    if (k === j + 1) return -1
-    j = k
-  }
-  const c = s.charCodeAt(j)
-  if ((c | 0x20) === 122) return j + 1 // Z or z
-  if (c === 43 || c === 45) {
-    if (digitsAt(s, j + 1, 2) && s.charCodeAt(j + 3) === 58 && digitsAt(s, j + 4, 2)) return j + 6
-    if (digitsAt(s, j + 1, 4)) return j + 5
-    return -1
-  }
-  return j
+  TIMESTAMP.lastIndex = i
+  return TIMESTAMP.test(s) ? TIMESTAMP.lastIndex : -1
 }
 
 /** End of a Go `log` package timestamp `2026/11/28 10:22:31[.micro]`, or -1. */
@@ -171,13 +131,8 @@ function consoleLevelAt(s: string, i: number): CloudflaredLevel | undefined {
 }
 
 /** Truncates, strips ANSI escapes and turns other control characters into spaces. */
-function sanitize(input: string): { text: string; truncated: boolean } {
-  let s = input
-  let truncated = false
-  if (s.length > MAX_LINE_LENGTH) {
-    s = s.slice(0, MAX_LINE_LENGTH)
-    truncated = true
-  }
+function sanitize(input: string): string {
+  let s = input.length > MAX_LINE_LENGTH ? input.slice(0, MAX_LINE_LENGTH) : input
   // A full control-character scan costs more than the rest of the parse, so look only for
   // what matters: ANSI escapes (colours on a TTY), and line breaks or NULs inside the line.
   // Other control characters are kept as they are.
@@ -187,7 +142,7 @@ function sanitize(input: string): { text: string; truncated: boolean } {
     s = s.replace(CONTROL_ALL, ' ')
   }
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1)
-  return { text: s.trimEnd(), truncated }
+  return s.trimEnd()
 }
 
 interface Stripped {
@@ -311,19 +266,90 @@ export function unquoteGo(raw: string): string {
   return out
 }
 
+/** 1 for the characters of a field key (`[A-Za-z0-9_.-]`), 2 for those that may start one. */
+const KEY_CHAR = new Uint8Array(128)
+for (let c = 0; c < 128; c++) {
+  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95
+  if (letter) KEY_CHAR[c] = 2
+  else if ((c >= 48 && c <= 57) || c === 46 || c === 45) KEY_CHAR[c] = 1
+}
+
 function isKeyChar(c: number): boolean {
-  return (
-    (c >= 97 && c <= 122) ||
-    (c >= 65 && c <= 90) ||
-    (c >= 48 && c <= 57) ||
-    c === 95 ||
-    c === 46 ||
-    c === 45
-  )
+  return c < 128 && KEY_CHAR[c] !== 0
 }
 
 function isKeyStart(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95
+  return c < 128 && KEY_CHAR[c] === 2
+}
+
+/** Field keys of cloudflared's log lines (cloudflared.md §1), looked up by length and first letter. */
+const KNOWN_KEYS = [
+  'autoupdateFreq',
+  'cfRay',
+  'component',
+  'config',
+  'connIndex',
+  'connection',
+  'dest',
+  'details',
+  'error',
+  'event',
+  'hard_fail',
+  'ingressRule',
+  'ip',
+  'location',
+  'originService',
+  'protocol',
+  'run_id',
+  'status',
+  'status_code',
+  'suggested_protocol',
+  'target',
+  'tunnelID',
+  'type',
+  'version',
+]
+const MAX_KNOWN_KEY = 32
+const KNOWN_KEY_TABLE: (string[] | undefined)[] = new Array<string[] | undefined>(
+  MAX_KNOWN_KEY * 128,
+)
+for (const key of KNOWN_KEYS) {
+  const slot = key.length * 128 + key.charCodeAt(0)
+  ;(KNOWN_KEY_TABLE[slot] ??= []).push(key)
+}
+
+/**
+ * The key `s[start, end)`: a known key is returned as its (interned) literal, which spares a
+ * string allocation and the hashing of the key when it is stored as a property.
+ */
+function fieldKey(s: string, start: number, end: number): string {
+  const len = end - start
+  const first = s.charCodeAt(start)
+  if (len < MAX_KNOWN_KEY && first < 128) {
+    const candidates = KNOWN_KEY_TABLE[len * 128 + first]
+    if (candidates !== undefined) {
+      for (const key of candidates) {
+        let i = 1
+        while (i < len && key.charCodeAt(i) === s.charCodeAt(start + i)) i++
+        if (i === len) return key
+      }
+    }
+  }
+  return s.slice(start, end)
+}
+
+// The next backslash of the line being split, remembered so that a line of many quoted values
+// is searched once (linear), not once per value. Reset by splitMessageAndFields() for each line.
+let backslashAt = -2
+let backslashFrom = 0
+
+/** Index of the first `\\` at or after `from` in `s` (the line being split), or -1. */
+function nextBackslash(s: string, from: number): number {
+  if (backslashAt === -2 || from < backslashFrom || (backslashAt >= 0 && backslashAt < from)) {
+    backslashAt = s.indexOf('\\', from)
+    backslashFrom = from
+  }
+  return backslashAt
 }
 
 /**
@@ -340,23 +366,21 @@ function parseFieldRun(s: string, start: number, out: Record<string, string>): n
     if (i === ks || i >= n || s.charCodeAt(i) !== 61 || !isKeyStart(s.charCodeAt(ks))) {
       return i > ks ? i : ks + 1
     }
-    const key = s.slice(ks, i)
+    const key = fieldKey(s, ks, i)
     i++
     let value: string
     if (i < n && s.charCodeAt(i) === 34) {
-      let j = i + 1
-      let escaped = false
-      while (j < n) {
-        const c = s.charCodeAt(j)
-        if (c === 92) {
-          escaped = true
-          j += 2
-        } else if (c === 34) {
-          break
-        } else {
-          j++
-        }
+      // The closing quote is the first `"` not escaped by a backslash; native searches for both.
+      let j = s.indexOf('"', i + 1)
+      let b = nextBackslash(s, i + 1)
+      const escaped = b >= 0 && (j < 0 || b < j)
+      while (b >= 0 && (j < 0 || b < j)) {
+        // Skip the escaped character, then look again from after it.
+        const after = b + 2
+        if (j >= 0 && j < after) j = s.indexOf('"', after)
+        b = nextBackslash(s, after)
       }
+      if (j < 0) j = n
       const raw = s.slice(i + 1, Math.min(j, n))
       value = escaped ? unquoteGo(raw) : raw
       i = j < n ? j + 1 : n
@@ -384,6 +408,7 @@ export function splitMessageAndFields(rest: string): {
   fields: Record<string, string>
 } {
   let from = 0
+  backslashAt = -2
   for (;;) {
     const eq = rest.indexOf('=', from)
     if (eq < 0) break
@@ -456,8 +481,8 @@ function parseJsonObject(s: string, truncated: boolean, prefixTime: string | und
 
 /** Parses one physical line of cloudflared output. Never throws for string input. */
 export function parseLine(input: string): ParsedLine {
-  const { text, truncated } = sanitize(input)
-  const { text: s, time: prefixTime, consoleTimeEnd, consoleLevel } = stripPrefixes(text)
+  const truncated = input.length > MAX_LINE_LENGTH
+  const { text: s, time: prefixTime, consoleTimeEnd, consoleLevel } = stripPrefixes(sanitize(input))
 
   if (consoleLevel !== undefined) {
     const { message, fields } = splitMessageAndFields(s.slice(consoleTimeEnd + 5))

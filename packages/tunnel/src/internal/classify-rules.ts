@@ -44,7 +44,6 @@ const SIGNAL = /due to signal (\S{1,40})/
 const REGISTERED_OLD = /^connection (?:(\S{1,100}) )?registered(?: with protocol:? (\S{1,20}))?/
 const PROTOCOL_AFTER = /(?:fallback protocol|protocol to|initial protocol) (\S{1,20})/
 const DURATION_TOKEN = /^(\d{1,12}(?:\.\d{1,9})?)(ns|us|µs|ms|s|m|h)/
-const NUMBER = /^\d{1,9}$/
 
 const UNIT_MS: Readonly<Record<string, number>> = {
   ns: 1e-6,
@@ -58,7 +57,7 @@ const UNIT_MS: Readonly<Record<string, number>> = {
 
 /** Parses a Go duration (`1m4s`, `500ms`, `2s`) or a bare number of seconds; -1 when invalid. */
 export function parseGoDurationMs(text: string): number {
-  if (NUMBER.test(text)) return Number(text) * 1000
+  if (isSmallNumber(text)) return Number(text) * 1000
   let rest = text
   let total = 0
   let guard = 0
@@ -69,6 +68,31 @@ export function parseGoDurationMs(text: string): number {
     rest = rest.slice(m[0].length)
   }
   return rest.length === 0 ? Math.round(total) : -1
+}
+
+/** The space-separated word of `s` starting at `start`, or `undefined` past the end. */
+function wordAt(s: string, start: number): string | undefined {
+  if (start > s.length) return undefined
+  const end = s.indexOf(' ', start)
+  return s.slice(start, end < 0 ? s.length : end)
+}
+
+/** The delay word of `up to 2s …` / `2 seconds` (the first word, or the third after `up to`). */
+function retryDelayWord(rest: string): string | undefined {
+  const first = wordAt(rest, 0)
+  if (first === 'up' && wordAt(rest, 3) === 'to') return wordAt(rest, 6)
+  return first
+}
+
+/** `true` for 1 to 9 ASCII digits. */
+function isSmallNumber(s: string): boolean {
+  const n = s.length
+  if (n === 0 || n > 9) return false
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 48 || c > 57) return false
+  }
+  return true
 }
 
 /** `quic` as a word of its own (not the `quic` of `quick Tunnel`). */
@@ -315,8 +339,7 @@ function classifyByMessage(d: Draft, m: string, e: string, c0: number): number {
       if (m.startsWith('retrying connection in')) {
         d.kind = 'retrying'
         // `in up to 2s`, `in up to 2s seconds` (< 2022.10.1), `in 2 seconds`.
-        const words = m.slice(22).trim().split(' ', 4)
-        const value = words[0] === 'up' && words[1] === 'to' ? words[2] : words[0]
+        const value = retryDelayWord(m.slice(22).trim())
         const ms = value === undefined ? -1 : parseGoDurationMs(value)
         if (ms >= 0) d.delayMs = ms
         return DONE
@@ -460,7 +483,7 @@ function makeDraft(p: ParsedLine): Draft {
     time: p.time,
     message: p.message,
     fields,
-    connIndex: ci !== undefined && NUMBER.test(ci) ? Number(ci) : undefined,
+    connIndex: ci !== undefined && isSmallNumber(ci) ? Number(ci) : undefined,
     error: fields.error,
     url: undefined,
     address: undefined,
@@ -482,6 +505,10 @@ function makeDraft(p: ParsedLine): Draft {
   }
 }
 
+function joinText(m: string, e: string): string {
+  return e === '' ? m : `${m}\n${e}`
+}
+
 const RATE_LIMITED = /\b(?:429|1015)\b|too many requests/
 
 /** Classifies a parsed line. */
@@ -489,7 +516,6 @@ export function classifyParsed(p: ParsedLine): CloudflaredEvent {
   const d = makeDraft(p)
   const m = p.message.toLowerCase()
   const e = d.error === undefined ? '' : d.error.toLowerCase()
-  const t = e === '' ? m : `${m}\n${e}`
   const plain = p.format === 'plain'
   // Where to look for causes (DNS, auth, QUIC timeout): the whole text of plain lines and of
   // warnings and errors; only the error field of info and debug lines (most lines, and cheap).
@@ -500,8 +526,8 @@ export function classifyParsed(p: ParsedLine): CloudflaredEvent {
     level === 'error' ||
     level === 'fatal' ||
     level === 'panic'
-  const hay = loud ? t : e
   const causes = (loud && CAUSE_KEYWORDS.test(m)) || (e !== '' && CAUSE_KEYWORDS.test(e))
+  const hay = loud ? joinText(m, e) : e
 
   if (causes && hasDnsError(hay)) d.dns = true
 
@@ -546,11 +572,11 @@ export function classifyParsed(p: ParsedLine): CloudflaredEvent {
   if (d.fatal === true) {
     if (!isCauseKind(d.kind)) d.kind = 'fatal'
     if (plain) d.level = 'error'
-    if (RATE_LIMITED.test(t) || d.fields.status_code === '429') d.rateLimited = true
+    if (RATE_LIMITED.test(joinText(m, e)) || d.fields.status_code === '429') d.rateLimited = true
   }
 
   if (isFailureKind(d.kind)) {
-    if (d.quic === undefined && mentionsQuic(t)) d.quic = true
+    if (d.quic === undefined && mentionsQuic(joinText(m, e))) d.quic = true
     d.failure =
       d.fatal === true || (d.level !== 'debug' && d.level !== 'trace' && !isBenignError(e))
   } else {
