@@ -65,11 +65,11 @@ describe('readConfig', () => {
     expect(readConfig({ DNS_FALLBACKS: '' }, []).dnsFallbacks).toEqual([])
   })
 
-  it('drains for 10 s by default in production, not in demo or development mode', () => {
+  it('drains for 10 s by default (production), not in demo or development mode', () => {
     expect(readConfig({ NODE_ENV: 'production' }, []).drainDelayMs).toBe(10_000)
     expect(readConfig({ NODE_ENV: 'production' }, ['--demo']).drainDelayMs).toBe(0)
     expect(readConfig({ NODE_ENV: 'development' }, []).drainDelayMs).toBe(0)
-    expect(readConfig({}, []).drainDelayMs).toBe(0)
+    expect(readConfig({}, []).drainDelayMs).toBe(10_000)
     expect(readConfig({ NODE_ENV: 'production', DRAIN_DELAY_MS: '0' }, []).drainDelayMs).toBe(0)
     expect(readConfig({ DRAIN_DELAY_MS: '2500' }, []).drainDelayMs).toBe(2500)
   })
