@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig, resolveToken, splitCommand } from '../../src/cli/config.js'
 import { configSchema, envName, flagName } from '../../src/cli/schema.js'
+import { fakeCloudflaredToken } from '@scanner/tunnel/testing'
 import { runCli, runInProcess, tempDir } from './helpers.js'
 
 let dir: string
@@ -205,6 +206,26 @@ describe('invalid configs stop start-up (real processes)', () => {
     expect(r.stderr).toContain('TUNNEL_TOKEN')
     expect(r.stderr).not.toContain('eyJhIjoiYiJ9')
   })
+
+  it('never echoes a token pasted where a path or a config file was expected', async () => {
+    const token = fakeCloudflaredToken()
+    const tokenAsConfig = file('pasted-token', `${token}\n`)
+    const wrongPlace = file(
+      'token-as-path.yaml',
+      `tunnel:\n  tokenFile: ${token}\n  url: http://127.0.0.1:8000\n`,
+    )
+    const cases = [
+      { args: ['run', '--config', tokenAsConfig], says: 'expected an object with sections' },
+      { args: ['run', '--tunnel-token-file', token], says: 'Cannot read token file' },
+      { args: ['run', '--config', wrongPlace], says: 'Cannot read token file' },
+    ]
+    for (const { args, says } of cases) {
+      const r = await runInProcess(args, {}, dir)
+      // The message still names what was wrong, without any token characters past "eyJ".
+      expect(r.stderr + r.stdout).toContain(says)
+      expect(r.stderr + r.stdout).not.toContain(token.slice(3, 24))
+    }
+  })
 })
 
 describe('usage', () => {
@@ -284,6 +305,30 @@ describe('the config file itself', () => {
     )
     expect(await loadError(fits)).toBe('')
   })
+
+  it('still refuses a duplicate key, naming it and its line', async () => {
+    const dup = file('dup.yaml', 'tunnel:\n  url: http://127.0.0.1:1\n  url: http://127.0.0.1:2\n')
+    expect(await loadError(dup)).toMatch(
+      /^Cannot parse config file .*dup\.yaml: Map keys must be unique: "url" appears twice at line 3, column 3/,
+    )
+  })
+
+  // Before, the yaml library compared every key with every other one: this file (under the
+  // 1 MB limit) kept the CLI busy for minutes, so the test ran into its timeout.
+  it(
+    'reads a file of 60 000 keys in linear time (block and flow mappings)',
+    { timeout: 60_000 },
+    async () => {
+      const keys = Array.from({ length: 60_000 }, (_, i) => `k${String(i)}`)
+      const block = file('many-keys.yaml', `tunnel:\n${keys.map((k) => `  ${k}: 1\n`).join('')}`)
+      expect(await loadError(block)).toContain('Unknown config key "tunnel.k0"')
+      const flow = file(
+        'many-keys-flow.yaml',
+        `tunnel: {${keys.map((k) => `${k}: 1`).join(', ')}}\n`,
+      )
+      expect(await loadError(flow)).toContain('Unknown config key "tunnel.k0"')
+    },
+  )
 
   it('ends a YAML error with the offending line, not a dangling "column 1:"', async () => {
     const bad = file('bad.yaml', 'tunnel:\n  url: http://127.0.0.1:8000\n protocol: quic\n')
