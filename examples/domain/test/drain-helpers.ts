@@ -31,13 +31,23 @@ export function defaultEnvironment(extra: NodeJS.ProcessEnv = {}): NodeJS.Proces
     'FEED_MODE',
     'DATABASE_PATH',
     'HEALTH_TOKEN',
+    'ADMIN_HOST',
+    'ADMIN_PORT',
   ])
   const env = Object.fromEntries(
     Object.entries(process.env).filter(
       ([key]) => !dropped.has(key) && !key.startsWith('FAKE_') && !key.startsWith('DNS_'),
     ),
   )
-  return { ...env, HOST: '127.0.0.1', PORT: '0', DNS_CHECK: 'off', TUNNEL: 'simulator', ...extra }
+  return {
+    ...env,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    ADMIN_PORT: '0',
+    DNS_CHECK: 'off',
+    TUNNEL: 'simulator',
+    ...extra,
+  }
 }
 
 /** Outcome of {@link get}. */
