@@ -94,6 +94,47 @@ describe('scrub: a token broken by a cut or a line break', () => {
     }
   })
 
+  it('redacts before it cuts: not one token character survives a cut at any position', () => {
+    for (let inside = 1; inside < TOKEN.length; inside++) {
+      const out: [string, boolean][] = []
+      const splitter = createLineSplitter(
+        (line, truncated) => out.push([line, truncated]),
+        16_384,
+        {
+          redact: (line) => scrub(line, [TOKEN]),
+          overscan: TOKEN.length,
+        },
+      )
+      const line = `${FILL.repeat(6000).slice(0, 16_384 - inside)}${TOKEN}${FILL.repeat(10)}`
+      splitter.push(`${line}\n`)
+      splitter.end()
+      expect(out).toHaveLength(1)
+      // Redacted first, the line may even fit (`[REDACTED]` is shorter than the token).
+      const [text, truncated] = out[0]!
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(16_384)
+      expect(truncated).toBe(Buffer.byteLength(line.replace(TOKEN, '[REDACTED]')) > 16_384)
+      // What is left is filler and the marker (perhaps cut itself): no piece of the token.
+      const pieces = leftovers([text]).filter((piece) => !'[REDACTED]'.startsWith(piece))
+      expect(pieces, `cut ${String(inside)} into the token`).toEqual([])
+      for (let n = 1; n <= Math.min(inside, TOKEN.length); n++) {
+        expect(text.endsWith(TOKEN.slice(0, n)), `cut ${String(inside)} into the token`).toBe(false)
+      }
+    }
+  })
+
+  it('keeps a long line without a secret as it was, cut at the limit', () => {
+    const out: [string, boolean][] = []
+    const splitter = createLineSplitter((line, truncated) => out.push([line, truncated]), 8, {
+      redact: (line) => scrub(line, [TOKEN]),
+      overscan: TOKEN.length,
+    })
+    splitter.push('abcdefghijklmnop\nshort\n')
+    expect(out).toEqual([
+      ['abcdefgh', true],
+      ['short', false],
+    ])
+  })
+
   it('leaves at most 3 characters on either side of an LF, CR LF or bare CR inside the token', () => {
     for (const sep of ['\n', '\r\n', '\r']) {
       for (let at = 1; at < TOKEN.length; at++) {

@@ -2,6 +2,9 @@
  * A bounded line splitter: feeds raw chunks, calls `onLine` for every complete line. A line
  * longer than `maxLineLength` bytes is cut (the rest up to the next newline is dropped and
  * counted), so memory stays bounded whatever the process prints. Invalid UTF-8 becomes U+FFFD.
+ * With a `redact` step, a line is redacted before it is cut: the splitter keeps `overscan`
+ * bytes past the limit (a secret's length), so a secret that straddles the limit is still
+ * whole when it is replaced, and nothing of it survives the cut.
  */
 export interface LineSplitter {
   push(chunk: Buffer | string): void
@@ -18,8 +21,24 @@ const CR = 13
 export function createLineSplitter(
   onLine: (line: string, truncated: boolean) => void,
   maxLineLength: number,
+  redaction?: { readonly redact: (line: string) => string; readonly overscan: number },
 ): LineSplitter {
-  // Pending bytes of the current (incomplete) line, at most maxLineLength.
+  const redact = redaction?.redact
+  // Bytes kept of one line: the limit, plus room for a secret that straddles it.
+  const keep = maxLineLength + (redaction === undefined ? 0 : Math.max(0, redaction.overscan))
+  const deliver = (text: string, cut: boolean): void => {
+    if (redact === undefined) {
+      onLine(text, cut)
+      return
+    }
+    const clean = redact(text)
+    if (Buffer.byteLength(clean) <= maxLineLength) {
+      onLine(clean, cut)
+      return
+    }
+    onLine(Buffer.from(clean).subarray(0, maxLineLength).toString('utf8'), true)
+  }
+  // Pending bytes of the current (incomplete) line, at most `keep`.
   let parts: Buffer[] = []
   let pendingLength = 0
   let truncated = false
@@ -32,11 +51,11 @@ export function createLineSplitter(
     if (buf.length > 0 && buf[buf.length - 1] === CR) buf = buf.subarray(0, buf.length - 1)
     const wasTruncated = truncated
     truncated = false
-    onLine(buf.toString('utf8'), wasTruncated)
+    deliver(buf.toString('utf8'), wasTruncated)
   }
 
   const append = (piece: Buffer): void => {
-    const room = maxLineLength - pendingLength
+    const room = keep - pendingLength
     if (piece.length <= room) {
       if (piece.length > 0) {
         // Copy small slices so the big chunk they come from can be collected.
@@ -63,11 +82,11 @@ export function createLineSplitter(
           append(buf.subarray(start))
           return
         }
-        if (pendingLength === 0 && !truncated && nl - start <= maxLineLength) {
+        if (pendingLength === 0 && !truncated && nl - start <= keep) {
           // Fast path: the whole line is inside this chunk.
           let end = nl
           if (end > start && buf[end - 1] === CR) end--
-          onLine(buf.toString('utf8', start, end), false)
+          deliver(buf.toString('utf8', start, end), false)
         } else {
           append(buf.subarray(start, nl))
           emit()

@@ -142,6 +142,8 @@ interface Run {
 }
 
 const STREAM_CLOSE_WAIT_MS = 500
+/** Longest secret read past the line limit for redaction (a token file is at most 64 KB). */
+const MAX_OVERSCAN = 65_536
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref())
@@ -378,9 +380,14 @@ export class Runner {
     const closed: Promise<void>[] = []
     const read = (stream: Readable | null, name: 'stdout' | 'stderr'): void => {
       if (stream === null) return
-      const splitter = createLineSplitter((line, truncated) => {
-        this.#line(line, name, truncated, info)
-      }, this.#options.maxLineLength)
+      // Redacted before it is cut, so no piece of a secret survives the line limit.
+      const splitter = createLineSplitter(
+        (line, truncated) => {
+          this.#line(line, name, truncated, info)
+        },
+        this.#options.maxLineLength,
+        { redact: (line) => scrub(line, this.#options.secrets), overscan: this.#overscan },
+      )
       stream.on('data', (chunk: Buffer) => {
         splitter.push(chunk)
       })
@@ -449,8 +456,17 @@ export class Runner {
     return this.#pidWrites
   }
 
-  #line(raw: string, stream: 'stdout' | 'stderr', truncated: boolean, child: ChildInfo): void {
-    const line = scrub(raw, this.#options.secrets)
+  /** Bytes a line is read past the limit: the longest secret (redacted before the cut). */
+  get #overscan(): number {
+    let longest = 0
+    for (const secret of this.#options.secrets) {
+      longest = Math.max(longest, Buffer.byteLength(secret))
+    }
+    return Math.min(longest, MAX_OVERSCAN)
+  }
+
+  /** One line of output, already redacted and cut by its splitter. */
+  #line(line: string, stream: 'stdout' | 'stderr', truncated: boolean, child: ChildInfo): void {
     this.#output.push(line)
     this.#hooks.onLine(line, stream, truncated, child)
   }
