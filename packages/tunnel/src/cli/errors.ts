@@ -25,6 +25,21 @@ export function isCliError(value: unknown): value is CliError {
   return value instanceof CliError
 }
 
+/**
+ * A Cloudflare tunnel token is base64 of a JSON object (`{"a":…,"t":…,"s":…}`), and base64 of
+ * `{"` is `eyJ`: a run like that in a message is (most likely) a token pasted in the wrong place.
+ */
+const TOKEN_LIKE = /eyJ[A-Za-z0-9+/_-]{16,}={0,2}/g
+
+/**
+ * Removes token-shaped text (base64 JSON) from a message the CLI prints: a token pasted where
+ * a path or a config file was expected (`--tunnel-token-file <token>`, `--config token`) would
+ * otherwise be echoed to stderr, which systemd keeps in the journal.
+ */
+export function redactTokenLike(text: string): string {
+  return text.replace(TOKEN_LIKE, '[Redacted: looks like a tunnel token]')
+}
+
 /** Renders a value for an error message; long strings are cut, objects summarised. */
 export function describeValue(value: unknown): string {
   if (typeof value === 'string') {

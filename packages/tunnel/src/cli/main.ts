@@ -2,7 +2,7 @@ import { checkCommand } from './commands/check.js'
 import { runCommand } from './commands/run.js'
 import { statusCommand } from './commands/status.js'
 import { unitCommand } from './commands/unit.js'
-import { CliError, isCliError, suggest } from './errors.js'
+import { CliError, isCliError, redactTokenLike, suggest } from './errors.js'
 import type { CliIo, Command } from './io.js'
 import { cliVersion } from './version.js'
 
@@ -70,10 +70,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return await command.run(rest, io)
   } catch (error) {
     if (isCliError(error)) {
-      io.stderr.write(`scanner-tunnel: ${error.message}\n`)
+      io.stderr.write(`scanner-tunnel: ${redactTokenLike(error.message)}\n`)
       return error.exitCode
     }
-    io.stderr.write(`scanner-tunnel: ${(error as Error).stack ?? String(error)}\n`)
+    io.stderr.write(`scanner-tunnel: ${redactTokenLike((error as Error).stack ?? String(error))}\n`)
     return 1
   }
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig, resolveToken, splitCommand } from '../../src/cli/config.js'
 import { configSchema, envName, flagName } from '../../src/cli/schema.js'
+import { fakeCloudflaredToken } from '@scanner/tunnel/testing'
 import { runCli, runInProcess, tempDir } from './helpers.js'
 
 let dir: string
@@ -204,6 +205,26 @@ describe('invalid configs stop start-up (real processes)', () => {
     expect(r.stderr).toContain('--token is not accepted')
     expect(r.stderr).toContain('TUNNEL_TOKEN')
     expect(r.stderr).not.toContain('eyJhIjoiYiJ9')
+  })
+
+  it('never echoes a token pasted where a path or a config file was expected', async () => {
+    const token = fakeCloudflaredToken()
+    const tokenAsConfig = file('pasted-token', `${token}\n`)
+    const wrongPlace = file(
+      'token-as-path.yaml',
+      `tunnel:\n  tokenFile: ${token}\n  url: http://127.0.0.1:8000\n`,
+    )
+    const cases = [
+      { args: ['run', '--config', tokenAsConfig], says: 'expected an object with sections' },
+      { args: ['run', '--tunnel-token-file', token], says: 'Cannot read token file' },
+      { args: ['run', '--config', wrongPlace], says: 'Cannot read token file' },
+    ]
+    for (const { args, says } of cases) {
+      const r = await runInProcess(args, {}, dir)
+      // The message still names what was wrong, without any token characters past "eyJ".
+      expect(r.stderr + r.stdout).toContain(says)
+      expect(r.stderr + r.stdout).not.toContain(token.slice(3, 24))
+    }
   })
 })
 

@@ -113,4 +113,24 @@ describe('scanner-tunnel status', () => {
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).pid).toBe(4242)
   })
+
+  it('never sends control characters from the document to the terminal', () => {
+    const out = formatStatus({
+      ...doc,
+      version: '0.1.0\u001b[2J',
+      tunnel: {
+        ...doc.tunnel,
+        state: 'running\u001b]0;pwned\u0007',
+        protocol: 'quic\nState              failed',
+        lastErrors: [{ time: 't', message: 'evil \u001b[31mred\u001b[0m\r\u009b1m' }],
+      },
+    })
+    // eslint-disable-next-line no-control-regex
+    expect(out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/)
+    expect(out).toMatch(/^State\s+running\\u001b\]0;pwned\\u0007$/m)
+    // A line break in a value cannot forge a row.
+    expect(out).not.toMatch(/^State\s+failed/m)
+    expect(out).toContain('quic\\u000aState')
+    expect(out).toContain('evil \\u001b[31mred\\u001b[0m\\u000d\\u009b1m')
+  })
 })

@@ -56,7 +56,7 @@ describe('scanner-tunnel unit', () => {
       'unit',
       '--config',
       config,
-      '--env-file',
+      '--environment-file',
       envFile,
       '--user',
       'scanner-tunnel',
@@ -147,7 +147,7 @@ describe('scanner-tunnel unit', () => {
     ['--cli', `/opt/scanner/cli.js\n${INJECT}`],
     ['--installed-config', `/etc/st.yaml\n${INJECT}`],
     ['--log-dir', `/var/log/st\n${INJECT}`],
-    ['--env-file', `/etc/st.env\n${INJECT}`],
+    ['--environment-file', `/etc/st.env\n${INJECT}`],
     ['--config', `/etc/st.yaml\t\n${INJECT}`],
   ])('refuses a control character in %s (no injected directive)', async (flag, value) => {
     const r = await runInProcess(['unit', ...base, flag, value], {}, dir)
@@ -238,7 +238,10 @@ describe('scanner-tunnel unit', () => {
   )
 
   it('uses EnvironmentFile=- so a missing file is not an error, and no node --env-file', async () => {
-    const r = await runInProcess(['unit', ...base, '--env-file', '/etc/st/missing.env'], {}, dir)
+    // A real process: Node.js itself reads a flag named --env-file anywhere on its command line
+    // (even after the script) and exits 9 when the file does not exist, before the CLI runs.
+    const r = await runCli(['unit', ...base, '--environment-file', '/etc/st/missing.env'])
+    expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
     expect(settings(r.stdout).get('EnvironmentFile')).toEqual(['-/etc/st/missing.env'])
     expect(r.stdout).not.toContain('--env-file')

@@ -1,10 +1,9 @@
-import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import { createLogger, isScannerError } from '@scanner/core'
 import type { ScannerLogger } from '@scanner/core'
 import { commandHelp, configOption, parseCommand } from '../args.js'
 import type { CommandSpec } from '../args.js'
-import { loadConfig, parseListen, resolveToken, tunnelKind } from '../config.js'
+import { loadConfig, resolveToken, tunnelKind } from '../config.js'
 import { ENV_PREFIX } from '../schema.js'
 import type { CliConfig } from '../config.js'
 import { createCliDnsMonitor } from '../dns.js'
@@ -13,6 +12,7 @@ import { CliError } from '../errors.js'
 import type { CliIo } from '../io.js'
 import { createCliMetrics } from '../metrics.js'
 import type { CliMetrics } from '../metrics.js'
+import { closeServer, listenStatus } from '../status-server.js'
 import { cliVersion } from '../version.js'
 import { createProcessSupervisor, createTunnel } from '../../index.js'
 import type { ProcessStatus, ProcessSupervisor, Tunnel, TunnelStatus } from '../../index.js'
@@ -89,75 +89,6 @@ function watchdogStatus(r: Running): WatchdogStatus {
     origin: r.origin === undefined ? null : r.origin.status(),
     dns: r.dns === undefined ? null : { state: r.dns.state, lastReport: r.dns.lastReport ?? null },
   }
-}
-
-async function listenStatus(config: CliConfig, running: Running): Promise<Server | undefined> {
-  if (config.status.listen === 'off') return undefined
-  const listen = parseListen(config.status.listen)
-  if (!listen) return undefined
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]
-    if ((req.method === 'GET' || req.method === 'HEAD') && (path === '/status' || path === '/')) {
-      let body: string
-      try {
-        body = JSON.stringify(watchdogStatus(running))
-      } catch (error) {
-        res.writeHead(500, { 'content-type': 'application/json' })
-        res.end(JSON.stringify({ error: (error as Error).message }))
-        return
-      }
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-      res.end(req.method === 'HEAD' ? undefined : body)
-      return
-    }
-    if ((req.method === 'GET' || req.method === 'HEAD') && path === '/metrics') {
-      const metrics = running.metrics
-      if (metrics === undefined) {
-        res.writeHead(501, { 'content-type': 'text/plain; charset=utf-8' })
-        res.end('metrics need the prom-client package: npm install prom-client\n')
-        return
-      }
-      metrics.registry.metrics().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' })
-          res.end(req.method === 'HEAD' ? undefined : text)
-        },
-        (error: unknown) => {
-          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' })
-          res.end(`${(error as Error).message}\n`)
-        },
-      )
-      return
-    }
-    res.writeHead(404, { 'content-type': 'application/json' })
-    res.end('{"error":"not found; try GET /status or GET /metrics"}')
-  })
-  server.keepAliveTimeout = 1000
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  }).catch((error: unknown) => {
-    throw new CliError(
-      'ERR_TUNNEL_CLI_CONFIG',
-      `Cannot listen on "status.listen" ${config.status.listen}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-      { cause: error },
-    )
-  })
-  server.unref()
-  return server
-}
-
-function closeServer(server: Server | undefined): Promise<void> {
-  if (server === undefined) return Promise.resolve()
-  return new Promise((resolve) => {
-    server.close(() => {
-      resolve()
-    })
-    server.closeAllConnections()
-  })
 }
 
 function makeLogger(config: CliConfig, token: string | undefined): ScannerLogger {
@@ -355,7 +286,11 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
       )
     })
     // Bind the status endpoint first: a busy port stops start-up before anything is spawned.
-    server = await listenStatus(config, { tunnel, origin, dns, metrics, startedAt })
+    const running: Running = { tunnel, origin, dns, metrics, startedAt }
+    server = await listenStatus(config.status.listen, {
+      status: () => watchdogStatus(running),
+      metrics,
+    })
     if (server !== undefined) {
       const address = server.address()
       if (typeof address === 'object' && address !== null) {

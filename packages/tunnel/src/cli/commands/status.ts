@@ -132,10 +132,24 @@ export function formatStatus(status: Json): string {
     `pid ${text(status.pid)}, up ${formatDuration(num(status, 'uptimeMs'))}, v${text(status.version)}`,
   ])
   const errors = lastErrors(tunnel)
-  const out = [formatTable(rows)]
+  const out = [formatTable(rows.map(([name = '', value = '']) => [name, visible(value)]))]
   out.push('', errors.length === 0 ? 'Last errors: none' : 'Last errors:')
-  for (const e of errors) out.push(`  ${e}`)
+  for (const e of errors) out.push(`  ${visible(e)}`)
   return out.join('\n') + '\n'
+}
+
+/** C0 and C1 control characters (line breaks included) and DEL. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g
+
+/**
+ * The status document quotes cloudflared's lines (and anything listening on the status port
+ * can answer): control characters are shown escaped (`\u001b`), never sent to the terminal,
+ * where an escape sequence could rewrite the screen, the title or the clipboard, and a line
+ * break in a value cannot forge a row.
+ */
+function visible(text: string): string {
+  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 
 /** The base URL of the status endpoint from `--url` or the config. */

@@ -210,7 +210,7 @@ export function renderUnit(spec: UnitSpec): string {
 export const unitSpec: CommandSpec = {
   name: 'unit',
   usage:
-    'scanner-tunnel unit [--config FILE] [--user USER] [--log-dir DIR] [--env-file FILE] [--credential] [--allow-home] [--allow-tmp]',
+    'scanner-tunnel unit [--config FILE] [--user USER] [--log-dir DIR] [--environment-file FILE] [--credential] [--allow-home] [--allow-tmp]',
   summary:
     'Prints a systemd unit that runs `scanner-tunnel run` (redirect it to /etc/systemd/system/).',
   description:
@@ -239,7 +239,7 @@ export const unitSpec: CommandSpec = {
       description: `Log directory (default: log.dir or ${UNIT_DEFAULTS.logDir}).`,
     },
     {
-      name: 'env-file',
+      name: 'environment-file',
       type: 'string',
       value: 'FILE',
       description: `EnvironmentFile= with TUNNEL_TOKEN=... (default ${UNIT_DEFAULTS.envFile} for a named tunnel).`,
@@ -321,7 +321,7 @@ export async function unitCommand(argv: readonly string[], io: CliIo): Promise<n
   const runFlags = config.log.dir === logDir ? [] : ['--log-dir', logDir]
   const credential =
     values.credential === true ? (config.tunnel.tokenFile ?? UNIT_DEFAULTS.tokenFile) : undefined
-  const envFileFlag = str('env-file')
+  const envFileFlag = str('environment-file')
   const envFile =
     envFileFlag !== undefined
       ? resolve(io.cwd, envFileFlag)
