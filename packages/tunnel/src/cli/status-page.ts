@@ -40,6 +40,8 @@ export function createWatchdogPage(sources: {
   readonly tunnel: Tunnel
   readonly origin: ProcessSupervisor | undefined
   readonly dns: DnsMonitor | undefined
+  /** True once the watchdog is stopping: the origin's exit is then no error. */
+  readonly stopping?: () => boolean
 }): WatchdogPage {
   const history = createStatusHistory()
   const disposers = [recordTunnel(history, sources.tunnel)]
@@ -47,6 +49,7 @@ export function createWatchdogPage(sources: {
   if (sources.origin !== undefined) {
     disposers.push(
       sources.origin.on('exit', ({ exitCode, signal }) => {
+        if (exitCode === 0 || sources.stopping?.() === true) return
         history.add({
           kind: 'error',
           source: 'origin',

@@ -316,7 +316,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
         log.error({ err: error }, 'reload (SIGUSR2) failed')
       })
     })
-    page = createWatchdogPage({ tunnel, origin, dns })
+    page = createWatchdogPage({ tunnel, origin, dns, stopping: () => stopping })
     server = await listenStatus(config.status.listen, {
       status: () => watchdogStatus(running),
       metrics,
