@@ -146,6 +146,20 @@ describe('scanner-tunnel reload (real watchdog, cloudflared simulator)', () => {
     expect(child.exitCode).toBeNull()
   }, 150_000)
 
+  it('runs one reload at a time: a second one meanwhile gets 409', async () => {
+    const host = new URL(base).host
+    const headers = { host, 'content-type': 'application/json', 'x-scanner-tunnel-reload': '1' }
+    const first = raw('POST', '/reload', headers, '{}')
+    // The first one is running once the supervisor reports a handover in progress.
+    await waitFor('the first handover', async () => (await status()).tunnel.handover != null)
+    const second = await raw('POST', '/reload', headers, '{}')
+    expect(second.status).toBe(409)
+    expect(second.body).toContain('a reload is already running')
+    const done = await first
+    expect(done.status).toBe(200)
+    expect((JSON.parse(done.body) as { strategy: string }).strategy).toBe('make-before-break')
+  }, 120_000)
+
   it('SIGUSR2 runs the same handover', async () => {
     const oldPid = (await status()).tunnel.pid!
     child.kill('SIGUSR2')
