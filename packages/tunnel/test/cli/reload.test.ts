@@ -17,6 +17,8 @@ let dir: string
 let cleanup: () => void
 let child: CliProcess
 let base: string
+let configFile: string
+let configText: string
 
 function statusUrl(c: CliProcess): string | undefined {
   for (const line of c.out.split('\n')) {
@@ -66,22 +68,21 @@ function raw(
 beforeAll(async () => {
   ;({ dir, cleanup } = tempDir())
   const file = join(dir, 'watchdog.yaml')
+  configFile = file
   mkdirSync(join(dir, 'logs'))
-  writeFileSync(
-    file,
-    [
-      'tunnel:',
-      `  bin: ${fakeCloudflaredPath}`,
-      '  gracePeriodMs: 500',
-      '  readyTimeoutMs: 20000',
-      '  backoff: { initialDelayMs: 100, maxDelayMs: 200, jitter: none }',
-      'dns:',
-      '  enabled: false',
-      'status:',
-      '  listen: 127.0.0.1:0',
-      '',
-    ].join('\n'),
-  )
+  configText = [
+    'tunnel:',
+    `  bin: ${fakeCloudflaredPath}`,
+    '  gracePeriodMs: 500',
+    '  readyTimeoutMs: 20000',
+    '  backoff: { initialDelayMs: 100, maxDelayMs: 200, jitter: none }',
+    'dns:',
+    '  enabled: false',
+    'status:',
+    '  listen: 127.0.0.1:0',
+    '',
+  ].join('\n')
+  writeFileSync(file, configText)
   child = spawnCli(['run', '--config', file], {
     ...fakeCloudflaredEnv('normal'),
     TUNNEL_TOKEN: TOKEN,
@@ -144,6 +145,30 @@ describe('scanner-tunnel reload (real watchdog, cloudflared simulator)', () => {
     expect(cmdline(answer.pid)).toContain(bin)
     expect((await status()).tunnel.pid).toBe(answer.pid)
     expect(child.exitCode).toBeNull()
+  }, 150_000)
+
+  it('reload without --bin applies a changed tunnel.bin from the config; a broken config is refused', async () => {
+    const binDir = join(dir, 'cloudflared-from-config')
+    mkdirSync(binDir, { mode: 0o755 })
+    const bin = join(binDir, 'cloudflared')
+    copyFileSync(fakeCloudflaredPath, bin)
+    chmodSync(bin, 0o755)
+    writeFileSync(configFile, configText.replace(`  bin: ${fakeCloudflaredPath}`, `  bin: ${bin}`))
+    const r = await runCli(['reload', '--url', base, '--json'], { timeoutMs: 120_000 })
+    expect(r.stderr).toBe('')
+    expect(r.code).toBe(0)
+    const answer = JSON.parse(r.stdout) as { strategy: string; pid: number }
+    expect(answer.strategy).toBe('make-before-break')
+    expect(cmdline(answer.pid)).toContain(bin)
+
+    writeFileSync(configFile, `${configText}tunnel.nonsense: [\n`)
+    const broken = await runCli(['reload', '--url', base])
+    expect(broken.code).toBe(1)
+    expect(broken.stderr).toMatch(
+      /^scanner-tunnel: reload refused: the config cannot be read: .+\n$/,
+    )
+    expect((await status()).tunnel.pid).toBe(answer.pid)
+    writeFileSync(configFile, configText)
   }, 150_000)
 
   it('runs one reload at a time: a second one meanwhile gets 409', async () => {
