@@ -4,6 +4,7 @@
  * stop (connections unregister while the server still answers), then the server closes.
  */
 import { Agent } from 'node:http'
+import { createFakeEdge } from '@scanner/tunnel/testing'
 import { describe, expect, it } from 'vitest'
 import { descendants, isAlive, startExample, type RunningExample } from '../src/testing.js'
 import { EXAMPLES, defaultEnvironment, eventually, exampleDir, get } from './drain-helpers.js'
@@ -117,4 +118,80 @@ describe.concurrent.each(EXAMPLES)('%s shutdown through the tunnel', (name) => {
       })
     }
   })
+})
+
+describe.each(EXAMPLES)('%s shutdown with a second replica behind the fake edge', (name) => {
+  it('while one instance shuts down, every request through the edge succeeds via the other', async ({
+    onTestFinished,
+  }) => {
+    const edge = await createFakeEdge()
+    onTestFinished(() => edge.close())
+    // Two instances, each with its own simulated cloudflared registered at the same edge: the
+    // edge spreads requests over both, as Cloudflare does over the replicas of a tunnel.
+    const env = defaultEnvironment({
+      DRAIN_DELAY_MS: '1500',
+      FAKE_CLOUDFLARED_DRAIN_MS: '2000',
+      FAKE_CLOUDFLARED_EDGE: edge.url,
+      ADMIN_PORT: '0',
+    })
+    const first = await start(name, env, onTestFinished)
+    const second = await start(name, env, onTestFinished)
+    await eventually(() => {
+      expect(edge.connectors()).toHaveLength(2)
+      return Promise.resolve()
+    }, 30_000)
+
+    // Steady load through the edge: four clients, one request after another, fresh connections.
+    const api = `${edge.url}/api/quotes/NVDA`
+    const statuses = new Map<number | string, number>()
+    let sentDuringShutdown = 0
+    let shuttingDown = false
+    let running = true
+    const client = async (): Promise<void> => {
+      while (running) {
+        const during = shuttingDown
+        let key: number | string
+        try {
+          key = (await get(api, false)).status
+        } catch (error) {
+          key = (error as NodeJS.ErrnoException).code ?? 'error'
+        }
+        statuses.set(key, (statuses.get(key) ?? 0) + 1)
+        if (during) sentDuringShutdown++
+      }
+    }
+    const clients = [client(), client(), client(), client()]
+    await eventually(() => {
+      expect(statuses.get(200) ?? 0).toBeGreaterThan(20)
+      return Promise.resolve()
+    })
+
+    shuttingDown = true
+    first.child.kill('SIGTERM')
+    const code = await first.stop(null, 40_000)
+    expect(code, first.output()).toBe(0)
+    // The edge saw the first replica's connections go; the second one still serves.
+    expect(edge.connectors()).toHaveLength(1)
+    const afterExit = statuses.get(200) ?? 0
+    await eventually(() => {
+      expect(statuses.get(200) ?? 0).toBeGreaterThan(afterExit + 20)
+      return Promise.resolve()
+    })
+    running = false
+    await Promise.all(clients)
+
+    const failed = [...statuses].filter(([status]) => status !== 200)
+    expect(failed, JSON.stringify([...statuses])).toEqual([])
+    expect(sentDuringShutdown).toBeGreaterThan(20)
+    expect(edge.stats()).toMatchObject({ unavailable: 0, errors: 0 })
+    // The order held on the replica that stopped.
+    const output = first.output()
+    const positions = ORDER.map((text) => output.indexOf(text))
+    expect(
+      positions.every((p) => p >= 0),
+      output,
+    ).toBe(true)
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions)
+    expect(second.child.exitCode).toBeNull()
+  }, 120_000)
 })

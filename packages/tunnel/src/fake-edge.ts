@@ -117,8 +117,12 @@ export async function createFakeEdge(): Promise<FakeEdge> {
     res.on('close', () => {
       registrations.delete(registration)
       if (![...registrations].some((r) => r.target.href === target.href)) {
-        // Idle sockets go now; busy ones finish their request first.
-        agents.get(target.href)?.destroy()
+        // Idle sockets go now; busy ones finish their request first (`agent.destroy()` would
+        // reset those too: requests in flight to a replica that unregisters got a 502).
+        const agent = agents.get(target.href)
+        for (const sockets of Object.values(agent?.freeSockets ?? {})) {
+          for (const socket of sockets ?? []) socket.destroy()
+        }
         agents.delete(target.href)
       }
     })

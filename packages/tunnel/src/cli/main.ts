@@ -1,4 +1,5 @@
 import { checkCommand } from './commands/check.js'
+import { reloadCommand } from './commands/reload.js'
 import { runCommand } from './commands/run.js'
 import { statusCommand } from './commands/status.js'
 import { unitCommand } from './commands/unit.js'
@@ -12,6 +13,10 @@ const commands: Readonly<Record<string, { readonly run: Command; readonly summar
     summary: 'Supervise cloudflared (and the origin service): the watchdog.',
   },
   status: { run: statusCommand, summary: 'Show the state of a running watchdog.' },
+  reload: {
+    run: reloadCommand,
+    summary: 'Hand cloudflared over to a new binary or config without downtime.',
+  },
   check: {
     run: checkCommand,
     summary: 'One-shot diagnosis: cloudflared, metrics, DNS, origin, public URL, clock.',

@@ -312,7 +312,8 @@ export const configSchema: readonly ConfigKey[] = define([
     key: 'status.listen',
     type: 'listen',
     default: `127.0.0.1:${DEFAULT_STATUS_PORT}`,
-    description: 'Loopback address of the JSON status endpoint (GET /status); "off" disables it.',
+    description:
+      'Loopback address of the status listener (GET /status JSON, the status page at /status/page, GET /metrics, POST /reload); "off" disables it.',
   },
 ])
 

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http'
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { parseListen } from './config.js'
 import { CliError } from './errors.js'
 import type { CliMetrics } from './metrics.js'
@@ -34,6 +34,13 @@ export interface StatusSource {
   status(): unknown
   /** The registry of `GET /metrics`; `undefined` without prom-client (501). */
   readonly metrics: CliMetrics | undefined
+  /**
+   * More handlers by exact path (`POST /reload`, the status page), tried first. `/` and
+   * `/status` stay JSON unless `html` is set and the request prefers `text/html` (a browser).
+   */
+  readonly routes?: Readonly<Record<string, (req: IncomingMessage, res: ServerResponse) => unknown>>
+  /** Where a browser asking for `/` or `/status` is sent (303), e.g. the status page. */
+  readonly html?: string
 }
 
 /**
@@ -58,7 +65,33 @@ export async function listenStatus(
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     },
     (req, res) => {
-      const path = (req.url ?? '/').split('?')[0]
+      const path = (req.url ?? '/').split('?')[0] ?? '/'
+      const route =
+        source.routes !== undefined && Object.hasOwn(source.routes, path)
+          ? source.routes[path]
+          : undefined
+      if (route !== undefined) {
+        Promise.resolve()
+          .then(() => route(req, res))
+          .catch(() => {
+            if (res.headersSent) res.destroy()
+            else {
+              res.writeHead(500, { 'content-type': 'application/json' })
+              res.end('{"error":"internal error"}')
+            }
+          })
+        return
+      }
+      if (
+        source.html !== undefined &&
+        req.method === 'GET' &&
+        (path === '/status' || path === '/') &&
+        /\btext\/html\b/.test(req.headers.accept ?? '')
+      ) {
+        res.writeHead(303, { location: source.html, 'cache-control': 'no-store', vary: 'accept' })
+        res.end()
+        return
+      }
       if ((req.method === 'GET' || req.method === 'HEAD') && (path === '/status' || path === '/')) {
         let body: string
         try {

@@ -13,6 +13,10 @@ import type { CliIo } from '../io.js'
 import { createCliMetrics } from '../metrics.js'
 import type { CliMetrics } from '../metrics.js'
 import { closeServer, listenStatus } from '../status-server.js'
+import { ReloadError, reloadRoute } from '../reload.js'
+import type { ReloadAnswer, ReloadRequest } from '../reload.js'
+import { STATUS_PAGE_PATH, createWatchdogPage } from '../status-page.js'
+import type { WatchdogPage } from '../status-page.js'
 import { cliVersion } from '../version.js'
 import { createProcessSupervisor, createTunnel } from '../../index.js'
 import type { ProcessStatus, ProcessSupervisor, Tunnel, TunnelStatus } from '../../index.js'
@@ -47,7 +51,9 @@ export const runSpec: CommandSpec = {
   description: [
     'Signals: SIGTERM/SIGINT stop everything gracefully (exit 0; a second one forces the stop,',
     'except the same signal repeated within a second, a forwarded copy),',
-    'SIGHUP reopens the log files (logrotate).',
+    'SIGHUP reopens the log files (logrotate),',
+    'SIGUSR2 reloads: re-reads tunnel.bin and tunnel.args from the config and hands over to a new',
+    'cloudflared without downtime (as `scanner-tunnel reload` does).',
     'Exit codes: 0 after a requested stop, 1 when the tunnel reached "failed" (reason and last',
     'cloudflared lines on stderr), 2 on usage or config errors.',
   ].join('\n'),
@@ -210,6 +216,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
   let dns: DnsMonitor | undefined
   let origin: ProcessSupervisor | undefined
   let server: Server | undefined
+  let page: WatchdogPage | undefined
   const metrics = await createCliMetrics()
   let exitCode = 0
   const startedAt = Date.now()
@@ -287,9 +294,34 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     })
     // Bind the status endpoint first: a busy port stops start-up before anything is spawned.
     const running: Running = { tunnel, origin, dns, metrics, startedAt }
+    // A reload re-reads tunnel.bin and tunnel.args (a changed config file), a bin given by
+    // `scanner-tunnel reload --bin` wins, and the tunnel hands over make-before-break.
+    const reload = async (request: ReloadRequest): Promise<ReloadAnswer> => {
+      const fresh = await loadConfig({ file, env: io.env, flags: values, cwd: io.cwd }).catch(
+        (error: unknown) => {
+          throw new ReloadError(400, `the config cannot be read: ${(error as Error).message}`)
+        },
+      )
+      const bin = request.bin ?? fresh.config.tunnel.bin
+      log.info({ bin: bin ?? null, args: fresh.config.tunnel.args }, 'reload requested')
+      const result = await tunnel.replace({
+        ...(bin === undefined ? {} : { bin }),
+        args: fresh.config.tunnel.args,
+      })
+      log.info({ ...result }, 'reload done')
+      return { ...result, pid: tunnel.status().pid }
+    }
+    onSignal('SIGUSR2', () => {
+      reload({}).catch((error: unknown) => {
+        log.error({ err: error }, 'reload (SIGUSR2) failed')
+      })
+    })
+    page = createWatchdogPage({ tunnel, origin, dns, stopping: () => stopping })
     server = await listenStatus(config.status.listen, {
       status: () => watchdogStatus(running),
       metrics,
+      routes: { ...page.page.routes, '/reload': reloadRoute(reload) },
+      html: STATUS_PAGE_PATH,
     })
     if (server !== undefined) {
       const address = server.address()
@@ -328,7 +360,7 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     stopping = true
     // cloudflared first (it finishes in-flight requests within its grace period, which needs
     // the origin), then the origin service.
-    await Promise.allSettled([current?.stop(), dns?.close(), closeServer(server)])
+    await Promise.allSettled([current?.stop(), dns?.close(), page?.close(), closeServer(server)])
     await origin?.stop().catch((error: unknown) => {
       log.error({ err: error }, 'stopping the origin service failed')
     })

@@ -153,7 +153,7 @@ function visible(text: string): string {
 }
 
 /** The base URL of the status endpoint from `--url` or the config. */
-async function statusBaseUrl(
+export async function statusBaseUrl(
   values: Readonly<Record<string, unknown>>,
   io: CliIo,
 ): Promise<string> {
