@@ -94,7 +94,8 @@ export function createHonoBreaker(
     const incoming = incomingOf(c)
     const state = stateOf(c, incoming)
     // Under @hono/node-server the clock waits for Node's request body (read by the handler's
-    // `c.req.json()`); elsewhere it starts here, body reading included.
+    // `c.req.json()`), and a body past `bodyTimeoutMs` gets a 408 on Node's response; elsewhere
+    // the clock starts here, body reading included, and there is no body deadline.
     const rejection = guard.admit(
       state,
       info(c),

@@ -5,7 +5,7 @@
 // the response closes.
 
 /** Node's request, as far as the deadline needs it. */
-export interface DeadlineRequest {
+interface DeadlineRequest {
   readonly readableEnded: boolean
   once(event: 'end', listener: () => void): unknown
 }

@@ -126,11 +126,12 @@ describe('createHttpGuard() bodyTimeoutMs', () => {
   })
 
   it('rejects a bad bodyTimeoutMs, naming it', () => {
-    registry = createBreakerRegistry()
+    const breakers = createBreakerRegistry()
+    registry = breakers
     for (const bad of [-1, 1.5, '30', Number.NaN, 2 ** 31, true]) {
-      expect(() =>
-        createHttpGuard(registry as BreakerRegistry, { bodyTimeoutMs: bad as never }),
-      ).toThrow(/bodyTimeoutMs/)
+      expect(() => createHttpGuard(breakers, { bodyTimeoutMs: bad as never })).toThrow(
+        /bodyTimeoutMs/,
+      )
     }
   })
 })
