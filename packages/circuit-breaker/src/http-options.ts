@@ -39,6 +39,16 @@ export interface HttpBreakerOptions {
    * @default true
    */
   readonly breaker?: boolean
+  /**
+   * Time a request admitted through a breaker has to finish sending its body, in milliseconds,
+   * counted from admission. Past it the request gets a `408` problem+json
+   * (`ERR_BODY_TIMEOUT`) with `Connection: close`, and the breaker counts the call as ignored
+   * (neither success nor failure). Only requests whose body is still to come (`Content-Length`
+   * above 0, or `Transfer-Encoding`) get a timer. Node's request and response are needed: Express,
+   * Fastify, and Hono under `@hono/node-server`. `0` or `false` disables it.
+   * @default 30000
+   */
+  readonly bodyTimeoutMs?: number | false
 }
 
 /** Defaults of {@link HttpBreakerOptions}. */
@@ -49,4 +59,5 @@ export const defaultHttpBreakerOptions = Object.freeze({
   maxRequestIdLength: 128,
   retryAfter: 5,
   breaker: true,
+  bodyTimeoutMs: 30_000,
 })

@@ -72,7 +72,7 @@ export function createExpressBreaker(
       next()
       return
     }
-    const rejection = guard.admit(state, info(req), req)
+    const rejection = guard.admit(state, info(req), req, res)
     if (rejection !== undefined) {
       send(res, rejection)
       return

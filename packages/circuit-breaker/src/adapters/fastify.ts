@@ -68,7 +68,7 @@ export const fastifyBreakerPlugin: FastifyPluginCallback<FastifyBreakerPluginOpt
     fastify.addHook('onRequest', function circuitBreaker(request, reply, next) {
       const state = guard.state(request, request.headers[guard.header], request.id)
       void reply.header(guard.header, state.requestId)
-      const rejection = guard.admit(state, info(request), request.raw)
+      const rejection = guard.admit(state, info(request), request.raw, reply.raw)
       if (rejection !== undefined) {
         send(reply, rejection)
         return

@@ -10,6 +10,7 @@ import type { HttpBreakerOptions } from '../http-options.js'
 import {
   createHttpGuard,
   type BodyRequest,
+  type DeadlineResponse,
   type RequestInfo,
   type SendableResponse,
 } from '../internal/http.js'
@@ -50,6 +51,7 @@ const info = (c: Context): RequestInfo => ({
 /** What `@hono/node-server` passes as `c.env`: Node's own request. */
 interface NodeBindings {
   readonly incoming?: BodyRequest
+  readonly outgoing?: DeadlineResponse
 }
 
 const incomingOf = (c: Context): BodyRequest | undefined =>
@@ -92,8 +94,14 @@ export function createHonoBreaker(
     const incoming = incomingOf(c)
     const state = stateOf(c, incoming)
     // Under @hono/node-server the clock waits for Node's request body (read by the handler's
-    // `c.req.json()`); elsewhere it starts here, body reading included.
-    const rejection = guard.admit(state, info(c), incoming)
+    // `c.req.json()`), and a body past `bodyTimeoutMs` gets a 408 on Node's response; elsewhere
+    // the clock starts here, body reading included, and there is no body deadline.
+    const rejection = guard.admit(
+      state,
+      info(c),
+      incoming,
+      incoming && (c.env as NodeBindings).outgoing,
+    )
     if (rejection !== undefined) return Promise.resolve(toResponse(rejection))
     // c.header() on every runtime. Node's own setHeader() under @hono/node-server measured no
     // cheaper: headers set before writeHead() put Node on its slower merging path.

@@ -1,11 +1,13 @@
 import { isErrorId, type Logger } from '@scanner/core'
-import { afterEach, describe, expect, it } from 'vitest'
+import { EventEmitter } from 'node:events'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createBreakerRegistry, type BreakerRegistry } from '../registry.js'
 import { createHttpGuard } from './http.js'
 
 let registry: BreakerRegistry | undefined
 
 afterEach(async () => {
+  vi.useRealTimers()
   await registry?.close()
   registry = undefined
 })
@@ -41,4 +43,95 @@ describe('createHttpGuard().error', () => {
     expect(seen.size).toBe(total)
     expect(logged).toHaveLength(total)
   }, 60_000)
+})
+
+describe('createHttpGuard() bodyTimeoutMs', () => {
+  const info = { method: 'POST', pattern: '/api/echo', url: '/api/echo?x=1' }
+
+  function fakeRequest(headers: Record<string, string>) {
+    return Object.assign(new EventEmitter(), { headers, readableEnded: false })
+  }
+  function fakeResponse() {
+    return Object.assign(new EventEmitter(), {
+      headersSent: false,
+      writableEnded: false,
+      writeHead: vi.fn(),
+      end: vi.fn(),
+    })
+  }
+  /** Admits one request and returns the timers it armed (the route's own are created first). */
+  function admit(bodyTimeoutMs: number | false | undefined, headers: Record<string, string>) {
+    // No slow-call limit: its (per-route) timer would be counted with the deadline's.
+    registry ??= createBreakerRegistry({ timeoutMs: false })
+    registry.get('POST /api/echo')
+    const guard = createHttpGuard(registry, { bodyTimeoutMs })
+    const req = fakeRequest(headers)
+    const res = fakeResponse()
+    const before = vi.getTimerCount()
+    const state = guard.state({}, 'rid-1')
+    expect(guard.admit(state, info, req, res)).toBeUndefined()
+    return { req, res, state, armed: vi.getTimerCount() - before }
+  }
+
+  it('arms no timer for a request without a body, or with the deadline disabled', () => {
+    vi.useFakeTimers()
+    expect(admit(undefined, {}).armed).toBe(0)
+    expect(admit(undefined, { 'content-length': '0' }).armed).toBe(0)
+    expect(admit(0, { 'content-length': '100' }).armed).toBe(0)
+    expect(admit(false, { 'transfer-encoding': 'chunked' }).armed).toBe(0)
+  })
+
+  it('answers 408 problem+json once the deadline passed, and the call ends ignored', () => {
+    vi.useFakeTimers()
+    const { res, armed } = admit(300, { 'content-length': '100' })
+    expect(armed).toBe(1)
+    vi.advanceTimersByTime(299)
+    expect(res.writeHead).not.toHaveBeenCalled()
+    vi.advanceTimersByTime(1)
+    expect(res.writeHead).toHaveBeenCalledOnce()
+    const [status, headers] = res.writeHead.mock.calls[0] as [number, Record<string, string>]
+    expect(status).toBe(408)
+    expect(headers).toMatchObject({
+      'content-type': 'application/problem+json',
+      'cache-control': 'no-store',
+      connection: 'close',
+      'x-request-id': 'rid-1',
+    })
+    const body = JSON.parse(String(res.end.mock.calls[0]?.[0])) as Record<string, unknown>
+    expect(body).toMatchObject({ status: 408, code: 'ERR_BODY_TIMEOUT', instance: '/api/echo' })
+    expect(headers['x-error-id']).toBe(body.errorId)
+    expect(headers['content-length']).toBe(
+      String(Buffer.byteLength(String(res.end.mock.calls[0]?.[0]))),
+    )
+    expect(registry?.get('POST /api/echo').stats()).toMatchObject({
+      failures: 0,
+      successes: 0,
+      ignored: 1,
+    })
+  })
+
+  it('clears the timer when the body ends or the response closes', () => {
+    vi.useFakeTimers()
+    registry = createBreakerRegistry({ timeoutMs: false })
+    registry.get('POST /api/echo')
+    const baseline = vi.getTimerCount()
+    const ended = admit(300, { 'content-length': '100' })
+    ended.req.emit('end')
+    const closed = admit(300, { 'transfer-encoding': 'chunked' })
+    closed.res.emit('close')
+    expect(vi.getTimerCount()).toBe(baseline)
+    vi.advanceTimersByTime(1_000)
+    expect(ended.res.writeHead).not.toHaveBeenCalled()
+    expect(closed.res.writeHead).not.toHaveBeenCalled()
+  })
+
+  it('rejects a bad bodyTimeoutMs, naming it', () => {
+    const breakers = createBreakerRegistry()
+    registry = breakers
+    for (const bad of [-1, 1.5, '30', Number.NaN, 2 ** 31, true]) {
+      expect(() => createHttpGuard(breakers, { bodyTimeoutMs: bad as never })).toThrow(
+        /bodyTimeoutMs/,
+      )
+    }
+  })
 })

@@ -9,6 +9,9 @@ import {
 import type { BreakerCall, BreakerRegistry } from '../registry.js'
 import { routeKey } from '../registry.js'
 import { defaultHttpBreakerOptions, type HttpBreakerOptions } from '../http-options.js'
+import { armBodyDeadline, bodyTimeoutError, type DeadlineResponse } from './body-deadline.js'
+
+export type { DeadlineResponse } from './body-deadline.js'
 
 /** Per-request state kept on the framework's request object. */
 export interface RequestState {
@@ -96,6 +99,7 @@ function bodyPending(req: BodyRequest): boolean {
 }
 
 const MAX_LOGGED = 200
+const MAX_TIMER = 2_147_483_647
 
 const truncate = (text: string): string =>
   text.length > MAX_LOGGED ? `${text.slice(0, MAX_LOGGED)}…` : text
@@ -125,9 +129,15 @@ export interface HttpGuard {
    * Admits the request through its route breaker; returns the 503 to send when refused
    * (the handler must then not run), or undefined after storing the call in `state`. With
    * Node's request (`body`), a body still to be received keeps the slow-call clock stopped until
-   * it was read to its end: a slow upload is the client's time, not the dependency's.
+   * it was read to its end: a slow upload is the client's time, not the dependency's. With Node's
+   * response (`res`) too, such a body gets `bodyTimeoutMs` to arrive, or a 408 on `res`.
    */
-  admit(state: RequestState, info: RequestInfo, body?: BodyRequest): SendableResponse | undefined
+  admit(
+    state: RequestState,
+    info: RequestInfo,
+    body?: BodyRequest,
+    res?: DeadlineResponse,
+  ): SendableResponse | undefined
   /** Builds and logs (one short `info` line) the 404 problem+json of an unmatched route. */
   notFound(state: RequestState, info: RequestInfo): SendableResponse
   /** Builds and logs the response of an unhandled error. */
@@ -183,9 +193,31 @@ export function createHttpGuard(
   if (typeof exposeErrors !== 'boolean') {
     throw invalidOption('exposeErrors', 'a boolean', exposeErrors)
   }
+  const bodyTimeoutMs = checkNumber(
+    'bodyTimeoutMs',
+    options.bodyTimeoutMs === false ? 0 : options.bodyTimeoutMs,
+    d.bodyTimeoutMs,
+    { min: 0, max: MAX_TIMER, integer: true },
+  )
 
   const valid = (id: unknown): id is string =>
     typeof id === 'string' && id.length > 0 && id.length <= maxLength && SAFE_ID.test(id)
+
+  // The body did not arrive in time: the client's fault. The call ends with 408 (ignored under
+  // the default `isIgnored`), and the 408 closes the connection (Node ends the socket after it).
+  const timeOut = (state: RequestState, info: RequestInfo, res: DeadlineResponse): void => {
+    const error = bodyTimeoutError(bodyTimeoutMs)
+    const call = state.call
+    state.call = undefined
+    call?.end(408, error)
+    const response = guard.error(error, state, info, true)
+    res.writeHead(408, {
+      ...response.headers,
+      'content-length': String(Buffer.byteLength(response.body)),
+      connection: 'close',
+    })
+    res.end(response.body)
+  }
 
   const guard: HttpGuard = {
     header,
@@ -202,7 +234,7 @@ export function createHttpGuard(
       return state
     },
     peek: (holder) => (holder as Holder)[STATE] ?? undefined,
-    admit(state, info, body) {
+    admit(state, info, body, res) {
       if (!enabled || registry.closed || state.key !== undefined) return undefined
       const key = routeKey(info.method, info.pattern)
       state.key = key
@@ -213,6 +245,11 @@ export function createHttpGuard(
         if (pending) {
           ;(body as BodyRequest & { [BODY_CALL]?: BreakerCall })[BODY_CALL] = result
           body.once('end', startOnBody)
+          if (bodyTimeoutMs > 0 && res !== undefined) {
+            armBodyDeadline(bodyTimeoutMs, body, res, () => {
+              timeOut(state, info, res)
+            })
+          }
         }
         return undefined
       }
