@@ -10,6 +10,7 @@
  */
 import { Agent, createServer, request as httpRequest } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 
 /** One registered connection of a replica. */
 export interface FakeEdgeConnection {
@@ -90,6 +91,24 @@ export async function createFakeEdge(): Promise<FakeEdge> {
     }
     return agent
   }
+  /**
+   * A replica with no registered connection left: its idle sockets go now, and each busy one
+   * once its request is answered. Never `agent.destroy()`, which also cuts the requests the
+   * replica is still serving (a stopping replica finishes those within its grace period).
+   */
+  const retired = new Set<Agent>()
+  const retire = (agent: Agent): void => {
+    retired.add(agent)
+    const idle = (socket: Socket): boolean =>
+      Object.values(agent.freeSockets).some((list) => list?.includes(socket) === true)
+    for (const list of Object.values(agent.freeSockets)) {
+      for (const socket of [...(list ?? [])]) socket.destroy()
+    }
+    // Runs after the agent's own 'free' handler, which keeps the socket as idle.
+    agent.on('free', (socket: Socket) => {
+      if (idle(socket)) socket.destroy()
+    })
+  }
   let next = 0
   const stats = { requests: 0, forwarded: 0, unavailable: 0, errors: 0 }
 
@@ -117,9 +136,9 @@ export async function createFakeEdge(): Promise<FakeEdge> {
     res.on('close', () => {
       registrations.delete(registration)
       if (![...registrations].some((r) => r.target.href === target.href)) {
-        // Idle sockets go now; busy ones finish their request first.
-        agents.get(target.href)?.destroy()
+        const agent = agents.get(target.href)
         agents.delete(target.href)
+        if (agent !== undefined) retire(agent)
       }
     })
   }
@@ -176,7 +195,10 @@ export async function createFakeEdge(): Promise<FakeEdge> {
         stats.errors++
         if (!res.headersSent) {
           res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' })
-          res.end('error code: 502\n')
+          // The fake edge names what failed (a test's failure message can show it).
+          res.end(
+            `error code: 502\nreplica ${registration.connector}: ${error.code ?? ''} ${error.message}\n`,
+          )
         } else res.destroy()
       })
       upstream.end(body)
@@ -232,8 +254,9 @@ export async function createFakeEdge(): Promise<FakeEdge> {
       new Promise<void>((resolve) => {
         for (const r of registrations) r.response.destroy()
         registrations.clear()
-        for (const agent of agents.values()) agent.destroy()
+        for (const agent of [...agents.values(), ...retired]) agent.destroy()
         agents.clear()
+        retired.clear()
         server.close(() => {
           resolve()
         })
