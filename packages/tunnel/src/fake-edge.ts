@@ -7,6 +7,13 @@
  * (`POST /_edge/unregister`, answered once nothing new can be routed to it, like cloudflared's
  * UnregisterConnection) and finishes its in-flight requests; one that dies drops its
  * connections at once.
+ *
+ * Retries, as the real edge: a request goes to another registered connection only when the one
+ * chosen was gone before the request reached the replica (connection refused, or an idle
+ * keep-alive connection the replica closed as the request was written on it, which the replica
+ * never read). Once a replica has the request, a failure is the client's `502`: the edge never
+ * sends a request twice. An unregistered replica keeps the connections that carry requests
+ * until each is answered; only its idle ones are closed.
  */
 import { Agent, createServer, request as httpRequest } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -108,6 +115,15 @@ export async function createFakeEdge(): Promise<FakeEdge> {
     agent.on('free', (socket: Socket) => {
       if (idle(socket)) socket.destroy()
     })
+    // Forgotten once its last socket is gone (the agent drops a name's list when it empties).
+    const settle = (): void => {
+      if (Object.keys(agent.sockets).length === 0 && Object.keys(agent.freeSockets).length === 0)
+        retired.delete(agent)
+    }
+    for (const list of Object.values(agent.sockets)) {
+      for (const socket of list ?? []) socket.once('close', () => setImmediate(settle))
+    }
+    setImmediate(settle)
   }
   let next = 0
   const stats = { requests: 0, forwarded: 0, unavailable: 0, errors: 0 }
