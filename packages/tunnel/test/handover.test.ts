@@ -363,9 +363,6 @@ describe('handover edge cases', () => {
     expect(result.fallback).toBe(false)
     expect(result.handoverMs).toBeGreaterThan(0)
     expect(tunnel.pid).not.toBe(oldPid)
-    // The new replica's output is read from its pipe, which a loaded machine can deliver after
-    // its /ready answered: wait for the line rather than expect it at once.
-    await waitFor(() => versions.length >= 2, 20_000, "the new replica's version line")
     expect(versions).toEqual(['2026.8.2', '2026.9.0'])
     expect(traffic.statuses).toEqual({ '200': traffic.sent })
     expect(tunnel.status().restarts.byReason.replace).toBe(1)
