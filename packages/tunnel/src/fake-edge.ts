@@ -7,9 +7,17 @@
  * (`POST /_edge/unregister`, answered once nothing new can be routed to it, like cloudflared's
  * UnregisterConnection) and finishes its in-flight requests; one that dies drops its
  * connections at once.
+ *
+ * Retries, as the real edge: a request goes to another registered connection only when the one
+ * chosen was gone before the request reached the replica (connection refused, or an idle
+ * keep-alive connection the replica closed as the request was written on it, which the replica
+ * never read). Once a replica has the request, a failure is the client's `502`: the edge never
+ * sends a request twice. An unregistered replica keeps the connections that carry requests
+ * until each is answered; only its idle ones are closed.
  */
 import { Agent, createServer, request as httpRequest } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 
 /** One registered connection of a replica. */
 export interface FakeEdgeConnection {
@@ -90,6 +98,33 @@ export async function createFakeEdge(): Promise<FakeEdge> {
     }
     return agent
   }
+  /**
+   * A replica with no registered connection left: its idle sockets go now, and each busy one
+   * once its request is answered. Never `agent.destroy()`, which also cuts the requests the
+   * replica is still serving (a stopping replica finishes those within its grace period).
+   */
+  const retired = new Set<Agent>()
+  const retire = (agent: Agent): void => {
+    retired.add(agent)
+    const idle = (socket: Socket): boolean =>
+      Object.values(agent.freeSockets).some((list) => list?.includes(socket) === true)
+    for (const list of Object.values(agent.freeSockets)) {
+      for (const socket of [...(list ?? [])]) socket.destroy()
+    }
+    // Runs after the agent's own 'free' handler, which keeps the socket as idle.
+    agent.on('free', (socket: Socket) => {
+      if (idle(socket)) socket.destroy()
+    })
+    // Forgotten once its last socket is gone (the agent drops a name's list when it empties).
+    const settle = (): void => {
+      if (Object.keys(agent.sockets).length === 0 && Object.keys(agent.freeSockets).length === 0)
+        retired.delete(agent)
+    }
+    for (const list of Object.values(agent.sockets)) {
+      for (const socket of list ?? []) socket.once('close', () => setImmediate(settle))
+    }
+    setImmediate(settle)
+  }
   let next = 0
   const stats = { requests: 0, forwarded: 0, unavailable: 0, errors: 0 }
 
@@ -117,13 +152,9 @@ export async function createFakeEdge(): Promise<FakeEdge> {
     res.on('close', () => {
       registrations.delete(registration)
       if (![...registrations].some((r) => r.target.href === target.href)) {
-        // Idle sockets go now; busy ones finish their request first (`agent.destroy()` would
-        // reset those too: requests in flight to a replica that unregisters got a 502).
         const agent = agents.get(target.href)
-        for (const sockets of Object.values(agent?.freeSockets ?? {})) {
-          for (const socket of sockets ?? []) socket.destroy()
-        }
         agents.delete(target.href)
+        if (agent !== undefined) retire(agent)
       }
     })
   }
@@ -180,7 +211,10 @@ export async function createFakeEdge(): Promise<FakeEdge> {
         stats.errors++
         if (!res.headersSent) {
           res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' })
-          res.end('error code: 502\n')
+          // The fake edge names what failed (a test's failure message can show it).
+          res.end(
+            `error code: 502\nreplica ${registration.connector}: ${error.code ?? ''} ${error.message}\n`,
+          )
         } else res.destroy()
       })
       upstream.end(body)
@@ -236,8 +270,9 @@ export async function createFakeEdge(): Promise<FakeEdge> {
       new Promise<void>((resolve) => {
         for (const r of registrations) r.response.destroy()
         registrations.clear()
-        for (const agent of agents.values()) agent.destroy()
+        for (const agent of [...agents.values(), ...retired]) agent.destroy()
         agents.clear()
+        retired.clear()
         server.close(() => {
           resolve()
         })
