@@ -139,7 +139,16 @@ interface Run {
   killTimer: NodeJS.Timeout | undefined
   keeper: ChildProcess | undefined
   readonly done: Promise<void>
+  /**
+   * Lines printed before `onSpawn` told the supervisor about this child (while the pid file is
+   * written): held, then delivered in order, so no early line (version, a fatal DNS error) is
+   * lost on a slow machine. `undefined` once delivered.
+   */
+  early: { line: string; stream: 'stdout' | 'stderr'; truncated: boolean }[] | undefined
 }
+
+/** Early lines held for one child at most (its first second of output, on a slow disk). */
+const MAX_EARLY_LINES = 1000
 
 const STREAM_CLOSE_WAIT_MS = 500
 /** Longest secret read past the line limit for redaction (a token file is at most 64 KB). */
@@ -367,6 +376,7 @@ export class Runner {
       ready: false,
       restart: undefined,
       killTimer: undefined,
+      early: [],
       // Kills the group if this process dies without stopping it (see startKeeper).
       keeper: unix && this.#options.keeper ? startKeeper(pid) : undefined,
       done: new Promise<void>((resolve) => {
@@ -383,7 +393,9 @@ export class Runner {
       // Redacted before it is cut, so no piece of a secret survives the line limit.
       const splitter = createLineSplitter(
         (line, truncated) => {
-          this.#line(line, name, truncated, info)
+          if (run.early === undefined) this.#line(line, name, truncated, info)
+          else if (run.early.length < MAX_EARLY_LINES)
+            run.early.push({ line, stream: name, truncated })
         },
         this.#options.maxLineLength,
         { redact: (line) => scrub(line, this.#options.secrets), overscan: this.#overscan },
@@ -428,6 +440,9 @@ export class Runner {
     )
     if (!replica && !run.exited) this.#setPhase('up')
     this.#hooks.onSpawn?.(info)
+    const early = run.early
+    run.early = undefined
+    for (const e of early ?? []) this.#line(e.line, e.stream, e.truncated, info)
     if (this.#stopping) void this.#terminate(run)
   }
 
