@@ -116,7 +116,7 @@
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs'
 import { Agent, createServer, request as httpRequest } from 'node:http'
 
 const env = process.env
@@ -425,12 +425,19 @@ function pickScenario() {
     } catch {
       count = 0
     }
-    writeFileSync(counterFile, String(count + 1))
+    writeWhole(counterFile, String(count + 1))
     index = count
   }
   return list[Math.min(index, list.length - 1)] ?? 'normal'
 }
 const scenario = pickScenario()
+
+/** Writes a file whole (temporary file, then rename): a reader never sees it empty or half written. */
+function writeWhole(path, text) {
+  const temporary = `${path}.${String(process.pid)}.tmp`
+  writeFileSync(temporary, text)
+  renameSync(temporary, path)
+}
 
 if (env.FAKE_CLOUDFLARED_RECORD) {
   const recorded = {}
@@ -439,7 +446,7 @@ if (env.FAKE_CLOUDFLARED_RECORD) {
       recorded[key] = value
     }
   }
-  writeFileSync(
+  writeWhole(
     env.FAKE_CLOUDFLARED_RECORD,
     JSON.stringify({
       argv: process.argv.slice(2),
@@ -1028,7 +1035,7 @@ function spawnHelper() {
   )
   log('info', 'helper started', { pid: child.pid })
   if (env.FAKE_CLOUDFLARED_GRANDCHILD_PID_FILE) {
-    writeFileSync(env.FAKE_CLOUDFLARED_GRANDCHILD_PID_FILE, String(child.pid))
+    writeWhole(env.FAKE_CLOUDFLARED_GRANDCHILD_PID_FILE, String(child.pid))
   }
 }
 

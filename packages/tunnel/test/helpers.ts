@@ -91,6 +91,24 @@ export async function waitFor(
   }
 }
 
+/** Waits until `path` holds a pid (a positive integer) and returns it. */
+export async function readPidFile(path: string, timeoutMs = 10_000): Promise<number> {
+  let pid = 0
+  await waitFor(
+    () => {
+      try {
+        pid = Number(readFileSync(path, 'utf8').trim())
+      } catch {
+        return false
+      }
+      return Number.isInteger(pid) && pid > 0
+    },
+    timeoutMs,
+    `a pid in ${path}`,
+  )
+  return pid
+}
+
 /** Resolves with the first event matching `predicate`. */
 export function nextEvent<K extends keyof TunnelEvents>(
   tunnel: Tunnel,

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { alive, groupMembers, removeTempDirs, tempDir, waitFor } from './helpers.js'
+import { alive, groupMembers, readPidFile, removeTempDirs, tempDir, waitFor } from './helpers.js'
 
 /** The pids a pid file records. */
 function recordedPids(pidFile: string): number[] {
@@ -79,8 +79,7 @@ describe('no orphans', () => {
         env: fakeCloudflaredEnv('normal', { grandchild: true, grandchildPidFile }),
       })
       strays.push(pid)
-      await waitFor(() => existsSync(grandchildPidFile), 10_000, 'the helper pid')
-      const helper = Number(readFileSync(grandchildPidFile, 'utf8'))
+      const helper = await readPidFile(grandchildPidFile)
       expect(groupMembers(pid)).toContain(helper)
       child.kill('SIGKILL')
       // The keeper sees the pipe close and kills the group; within about 3 s even on a busy machine.
@@ -106,8 +105,7 @@ describe('no orphans', () => {
     })
     const pid = leader.pid ?? 0
     strays.push(pid)
-    await waitFor(() => existsSync(grandchildPidFile), 10_000, 'the helper pid')
-    const helper = Number(readFileSync(grandchildPidFile, 'utf8'))
+    const helper = await readPidFile(grandchildPidFile)
     const startTime = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[19]
     writeFileSync(
       pidFile,

@@ -1,9 +1,8 @@
 import { isTunnelError } from '@scanner/tunnel'
 import { fakeCloudflaredEnv } from '@scanner/tunnel/testing'
-import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { alive, groupMembers, stopAll, tempDir, tunnelFor, waitFor } from './helpers.js'
+import { alive, groupMembers, readPidFile, stopAll, tempDir, tunnelFor, waitFor } from './helpers.js'
 
 afterEach(stopAll)
 
@@ -22,14 +21,7 @@ describe('stop', () => {
     await tunnel.start()
     await tunnel.waitForReady({ timeoutMs: 10_000 })
     const pid = tunnel.pid!
-    await waitFor(() => {
-      try {
-        return readFileSync(pidFile, 'utf8') !== ''
-      } catch {
-        return false
-      }
-    })
-    const grandchild = Number(readFileSync(pidFile, 'utf8'))
+    const grandchild = await readPidFile(pidFile)
     expect(alive(grandchild)).toBe(true)
     expect(groupMembers(pid).sort()).toEqual([pid, grandchild].sort())
     const started = Date.now()
