@@ -85,7 +85,7 @@ describe.concurrent.each(EXAMPLES)('%s shutdown through the tunnel', (name) => {
     expect(registered).toBeGreaterThan(0)
     expect(lines(output, 'Unregistered tunnel connection').length).toBe(registered)
     expect(lines(output, 'cloudflared exited')[0]).toContain('"exitCode":0')
-  })
+  }, 120_000)
 
   it('a second Ctrl-C during the default drain exits at once with 130', async ({
     onTestFinished,
@@ -117,7 +117,7 @@ describe.concurrent.each(EXAMPLES)('%s shutdown through the tunnel', (name) => {
         return Promise.resolve()
       })
     }
-  })
+  }, 120_000)
 })
 
 describe.each(EXAMPLES)('%s shutdown with a second replica behind the fake edge', (name) => {
