@@ -13,6 +13,11 @@ export interface TunnelExtras {
   readonly readyTimeoutMs?: number
   /** Restart backoff (the demo's resets between its faults: `demoBackoff()`). */
   readonly backoff?: BackoffOptions
+  /**
+   * The simulator only: run it as a named tunnel with this (made-up) token instead of a quick
+   * tunnel, so restarts of a running cloudflared are make-before-break (the demo does).
+   */
+  readonly token?: string
 }
 
 /** Which cloudflared the example supervises, and why. */

@@ -24,17 +24,20 @@ export interface DemoFault {
 export const DEMO_FAULTS: readonly DemoFault[] = Object.freeze([
   {
     name: 'QUIC timeout burst',
-    description: '3 "no recent network activity" incidents; the supervisor restarts at 3',
+    description:
+      '3 "no recent network activity" incidents; at 3 the supervisor starts a replica and stops the old cloudflared once it is ready (make-before-break)',
     commands: ['quic 0', 'quic 1', 'quic 2'],
   },
   {
     name: 'crash',
-    description: 'cloudflared exits with code 1; the supervisor restarts it with backoff',
+    description:
+      'cloudflared exits with code 1; nothing left to hand over, so it restarts with backoff',
     commands: ['crash 1'],
   },
   {
     name: 'lost connections',
-    description: 'every edge connection drops (/ready 503); restart once not ready for too long',
+    description:
+      'every edge connection drops (/ready 503); once not ready for too long, a replica replaces it (make-before-break)',
     commands: ['lose all'],
   },
   {

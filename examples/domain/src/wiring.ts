@@ -7,6 +7,7 @@ import {
   type ScannerLogger,
 } from '@scanner/core'
 import type { DrainableServer } from '@scanner/health'
+import { createFakeEdge, fakeCloudflaredToken, type FakeEdge } from '@scanner/tunnel/testing'
 import { chooseTunnel, type TunnelChoice } from './cloudflared.js'
 import {
   DEMO_FAULTS,
@@ -101,6 +102,20 @@ export interface StoppableTunnel {
       readonly reason: string
       readonly delayMs: number
       readonly exitCode: number | null
+      /** `make-before-break` (a replica took over while the old one ran) or `break-before-make`. */
+      readonly strategy?: string
+      /** Make-before-break: from the decision to the old cloudflared's stop, in ms. */
+      readonly handoverMs?: number | undefined
+    }) => void,
+  ): () => void
+  /** Make-before-break handovers: `started`, `ready`, `completed` or `fallback`. */
+  on?(
+    event: 'handover',
+    listener: (event: {
+      readonly phase: string
+      readonly strategy: string
+      readonly reason: string
+      readonly message?: string | undefined
     }) => void,
   ): () => void
   onStateChange?(
@@ -211,15 +226,28 @@ export async function startDeployment<T extends StoppableTunnel>(
   // Demo with the simulator: drive its faults through a control file, restart sooner when
   // connections are lost, and a backoff that resets between faults, so each fault is visible
   // and recovers within seconds however long the demo runs.
+  // The simulator runs as a named tunnel registered at a simulated edge on loopback, so the
+  // restarts of a running cloudflared (QUIC timeouts, lost connections) are make-before-break
+  // and requests through the edge keep being answered while they happen.
   let demoFiles: DemoSimulatorFiles | undefined
+  let demoEdge: FakeEdge | undefined
   if (config.demo && choice.kind === 'simulator') {
     demoFiles = createDemoSimulatorFiles()
+    demoEdge = await createFakeEdge()
     choice = {
       ...choice,
-      env: demoFiles.env,
+      token: fakeCloudflaredToken(),
+      env: {
+        ...demoFiles.env,
+        FAKE_CLOUDFLARED_EDGE: demoEdge.url,
+        FAKE_CLOUDFLARED_ORIGIN: server.url,
+      },
       readyTimeoutMs: 5000,
       backoff: demoBackoff(config.demoFaultIntervalMs),
     }
+    print(
+      `Simulated edge on ${demoEdge.url}: public requests go edge -> simulated cloudflared -> this server (loopback only).`,
+    )
   }
   const tunnel = choice.kind === 'off' ? undefined : options.startTunnel(choice, server.url)
   let stopFaults = (): void => undefined
@@ -254,7 +282,7 @@ export async function startDeployment<T extends StoppableTunnel>(
     }
   }
 
-  for (const line of bannerLines(server.url, config, operatorUrl)) print(line)
+  for (const line of bannerLines(server.url, config, operatorUrl, demoEdge?.url)) print(line)
 
   handleShutdownSignals({
     logger,
@@ -276,6 +304,9 @@ export async function startDeployment<T extends StoppableTunnel>(
         },
       },
       ...(tunnel === undefined ? [] : [{ name: 'stop tunnel', run: () => tunnel.stop() }]),
+      ...(demoEdge === undefined
+        ? []
+        : [{ name: 'close simulated edge', run: () => demoEdge?.close() ?? Promise.resolve() }]),
       { name: 'close server', run: () => server.close() },
       ...(options.closers ?? []),
       ...(demoFiles === undefined
@@ -299,7 +330,23 @@ export async function startDeployment<T extends StoppableTunnel>(
  */
 function narrate(tunnel: StoppableTunnel, print: (line: string) => void): void {
   let brokenSince: number | undefined
+  tunnel.on?.('handover', (event) => {
+    if (event.strategy !== 'make-before-break') return
+    if (event.phase === 'started') {
+      print(
+        `>>> fault detected (${event.reason}): starting a replica before stopping the old cloudflared (make-before-break)`,
+      )
+    } else if (event.phase === 'fallback') {
+      print(`>>> the replica did not become ready (${event.message ?? 'no reason'}): restarting`)
+    }
+  })
   tunnel.onRestart?.((event) => {
+    if (event.strategy === 'make-before-break') {
+      print(
+        `>>> make-before-break done: the replica serves and the old cloudflared stopped, no gap in between (handover ${((event.handoverMs ?? 0) / 1000).toFixed(1)} s)`,
+      )
+      return
+    }
     brokenSince ??= Date.now()
     const exit =
       event.reason === 'exit' && event.exitCode !== null ? `, exit code ${event.exitCode}` : ''
@@ -343,16 +390,25 @@ export function healthSettings(config: Pick<DeploymentConfig, 'healthToken'>): {
 }
 
 /**
- * The URLs to try, printed at start-up: the public API, then the operator port's endpoints
- * (details, metrics and the feed's fault injection never reach the public app).
+ * The URLs to try, printed at start-up: in demo mode the simulated edge (`edgeUrl`, the way a
+ * visitor's request comes in), the public API, then the operator port's endpoints (details,
+ * metrics and the feed's fault injection never reach the public app).
  */
 export function bannerLines(
   url: string,
   config: Pick<DeploymentConfig, 'demo'>,
   operatorUrl?: string,
+  edgeUrl?: string,
 ): string[] {
   const lines = [
     'Try:',
+    ...(edgeUrl === undefined
+      ? []
+      : [
+          `  ${edgeUrl}/api/quotes/NVDA      through the simulated edge and tunnel, as a visitor would`,
+          `  while sleep 0.2; do curl -s -o /dev/null -w '%{http_code} ' ${edgeUrl}/api/quotes/NVDA; done`,
+          '                              200s through every make-before-break restart (530 only while no cloudflared is up)',
+        ]),
     `  ${url}/health/detailed/     every check: database, system, DNS, breakers, tunnel`,
     `  ${url}/health/ready/        readiness (503 while draining or a critical check fails)`,
     `  ${url}/api/quotes/NVDA      a quote from the SQLite database`,
@@ -435,6 +491,10 @@ export function tunnelSettings<D = never>(
       ...(config.tunnelToken === undefined ? {} : { token: config.tunnelToken }),
       ...extras,
     }
+  }
+  // The demo's simulator runs as a named tunnel (a made-up token): make-before-break restarts.
+  if (choice.kind === 'simulator' && choice.token !== undefined) {
+    return { bin: choice.bin, token: choice.token, ...extras }
   }
   return { bin: choice.bin, url: localUrl, ...extras }
 }

@@ -56,23 +56,73 @@ describe('pnpm demo', () => {
     expect(demo.output()).toMatch(/\[\d\d:\d\d:\d\d\.\d{3}\] INFO: /) // pino-pretty lines
   })
 
-  it('injects a fault, restarts cloudflared with a reason and a delay, and recovers', async () => {
-    const injected = await demo.waitForOutput(
-      />>> injecting fault 1\/5: QUIC timeout burst/,
-      20_000,
-    )
+  it('replaces cloudflared make-before-break on a QUIC burst: every request through the simulated edge is answered', async () => {
+    const edge = (await demo.waitForOutput(/Simulated edge on (http:\/\/127\.0\.0\.1:\d+)/))[1]
+    // A visitor's requests through the edge, one after another, for the whole test.
+    const statuses: (number | string)[] = []
+    let running = true
+    const visitor = (async () => {
+      while (running) {
+        const status = await fetch(`${edge ?? ''}/api/quotes/NVDA`).then(
+          async (response) => {
+            await response.arrayBuffer()
+            return response.status
+          },
+          (error: unknown) => String(error),
+        )
+        statuses.push(status)
+        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    })()
+    try {
+      await eventually(() => {
+        expect(statuses.at(-1)).toBe(200)
+        return Promise.resolve()
+      })
+      // The next QUIC burst injected from now on (the faults come round again if the first
+      // one was before the visitor started): every request from its injection on is answered.
+      const from = demo.output().length
+      const injected = await demo.waitForOutput(
+        />>> injecting fault 1\/5: QUIC timeout burst/,
+        60_000,
+        from,
+      )
+      const mark = statuses.length
+      const after = from + (injected.index ?? 0) + injected[0].length
+      collectSimulators()
+      await demo.waitForOutput(
+        />>> fault detected \(quic-timeouts\): starting a replica before stopping the old cloudflared \(make-before-break\)/,
+        20_000,
+        after,
+      )
+      collectSimulators()
+      await demo.waitForOutput(/>>> make-before-break done: .*no gap/, 30_000, after)
+      const done = statuses.length
+      await eventually(() => {
+        expect(statuses.length).toBeGreaterThan(done + 5)
+        return Promise.resolve()
+      })
+      const window = statuses.slice(mark)
+      expect(
+        window.filter((status) => status !== 200),
+        `${String(window.length)} requests`,
+      ).toEqual([])
+      expect(window.length).toBeGreaterThan(5)
+    } finally {
+      running = false
+      await visitor
+    }
+  }, 120_000)
+
+  it('restarts a crashed cloudflared with a reason and a delay, and recovers', async () => {
+    const injected = await demo.waitForOutput(/>>> injecting fault 2\/5: crash/, 30_000)
     const from = (injected.index ?? 0) + injected[0].length
-    collectSimulators()
     await demo.waitForOutput(
-      />>> fault detected \(quic-timeouts\): restarting cloudflared in [\d.]+ s/,
+      />>> fault detected \(exit, exit code 1\): restarting cloudflared in [\d.]+ s/,
       20_000,
       from,
     )
-    await demo.waitForOutput(
-      /restarting cloudflared.*"reason":"quic-timeouts","delayMs":\d+/,
-      5000,
-      from,
-    )
+    await demo.waitForOutput(/restarting cloudflared.*"reason":"exit","delayMs":\d+/, 5000, from)
     await demo.waitForOutput(/>>> recovered: tunnel running again/, 20_000, from)
     collectSimulators()
   })
