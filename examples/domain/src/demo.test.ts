@@ -99,24 +99,38 @@ describe('demoBackoff', () => {
       gracePeriodMs: 500,
       pidFile: false,
     })
-    const restarts: TunnelRestartEvent[] = []
-    tunnel.onRestart((event) => restarts.push(event))
-    const lines: string[] = []
+    const restarts: { at: number; event: TunnelRestartEvent }[] = []
+    tunnel.onRestart((event) => restarts.push({ at: performance.now(), event }))
+    const faults: number[] = []
     await tunnel.start()
-    const stop = startDemoFaults({ files, tunnel, intervalMs, print: (l) => lines.push(l) })
+    const stop = startDemoFaults({
+      files,
+      tunnel,
+      intervalMs,
+      print: () => faults.push(performance.now()),
+    })
     try {
       await expect
-        .poll(() => lines.length, { timeout: 60_000, interval: 100 })
+        .poll(() => faults.length, { timeout: 60_000, interval: 100 })
         .toBeGreaterThanOrEqual(2 * 4 + 1)
     } finally {
       stop()
       await tunnel.stop()
       files.remove()
     }
-    // Each fault met a backoff reset by the stable run before it: first delays <= 0.5 s; the
-    // DNS-failure start that never becomes ready adds one step (<= 1 s). Never more.
-    expect(restarts.length).toBeGreaterThanOrEqual(8)
-    expect(Math.max(...restarts.map((r) => r.delayMs))).toBeLessThanOrEqual(1000)
+    // Each fault met a backoff reset by the stable run before it: the first restart after
+    // every fault waits at most the first step (0.5 s) or is a make-before-break handover
+    // (no wait). Later restarts of the same fault (a DNS-failure start that never becomes
+    // ready; more of them on a loaded machine) take the next steps, never past the cap.
+    const settled = faults.slice(0, -1) // the last fault may still be recovering at stop()
+    expect(restarts.length).toBeGreaterThanOrEqual(settled.length)
+    for (const at of settled) {
+      const first = restarts.find((r) => r.at > at)
+      expect(first, `no restart after the fault at ${at.toFixed(0)} ms`).toBeDefined()
+      expect(first?.event.delayMs).toBeLessThanOrEqual(500)
+    }
+    expect(restarts.some((r) => r.event.strategy === 'make-before-break')).toBe(true)
+    expect(Math.max(...restarts.map((r) => r.event.delayMs))).toBeLessThanOrEqual(4000)
   }, 90_000)
 })
 

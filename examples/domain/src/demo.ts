@@ -116,9 +116,9 @@ export function createDemoSimulatorFiles(): DemoSimulatorFiles {
 }
 
 /**
- * Injects one fault of {@link DEMO_FAULTS} every `intervalMs`, in turn, once the tunnel has
- * been running for `stableMs` (by default the demo backoff's `resetAfterMs`, so each fault
- * meets a reset backoff). The resolver outage needs `dns`; without it that fault is skipped.
+ * Injects one fault of {@link DEMO_FAULTS} every `intervalMs`, in turn, once the tunnel's
+ * current cloudflared has been running for `stableMs` (by default the demo backoff's
+ * `resetAfterMs`, so each fault meets a reset backoff). The resolver outage needs `dns`; without it that fault is skipped.
  * Returns a function that stops it.
  *
  * @example
@@ -128,7 +128,8 @@ export function createDemoSimulatorFiles(): DemoSimulatorFiles {
  */
 export function startDemoFaults(options: {
   readonly files: DemoSimulatorFiles
-  readonly tunnel: { readonly state: string }
+  /** The supervisor: its state and the current cloudflared's pid (a new pid starts a new run). */
+  readonly tunnel: { readonly state: string; readonly pid?: number | undefined }
   readonly intervalMs: number
   readonly print: (line: string) => void
   /** The demo's resolvers (`startDemoDns()`), for the resolver outage. */
@@ -143,12 +144,19 @@ export function startDemoFaults(options: {
   let next = 0
   let lastFaultAt = Date.now()
   let runningSince: number | undefined
+  let runningPid: number | undefined
   const timer = setInterval(
     () => {
       const now = Date.now()
       if (options.tunnel.state !== 'running') {
         runningSince = undefined
         return
+      }
+      // A make-before-break handover keeps the state `running` but starts a new process, whose
+      // backoff resets only after its own stable run.
+      if (options.tunnel.pid !== runningPid) {
+        runningPid = options.tunnel.pid
+        runningSince = now
       }
       runningSince ??= now
       if (now - runningSince < stableMs || now - lastFaultAt < options.intervalMs) return

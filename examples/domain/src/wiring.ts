@@ -93,6 +93,8 @@ export function lazyCheck(
 export interface StoppableTunnel {
   /** Supervisor state (`starting`, `running`, `backoff`, ...). */
   readonly state?: string
+  /** Pid of the current cloudflared, while one runs. */
+  readonly pid?: number | undefined
   /** Spawns cloudflared; rejects when it cannot be started. */
   start?(): Promise<unknown>
   /** Stops cloudflared gracefully; idempotent. */
@@ -264,6 +266,9 @@ export async function startDeployment<T extends StoppableTunnel>(
       const observed = {
         get state() {
           return tunnel.state ?? 'unknown'
+        },
+        get pid() {
+          return tunnel.pid
         },
       }
       stopFaults = startDemoFaults({

@@ -8,8 +8,8 @@ describe('createErrorId', () => {
     expect(isErrorId(id)).toBe(true)
   })
 
-  it('makes 1,000,000 unique IDs in time order across milliseconds', () => {
-    const ids: string[] = new Array<string>(1_000_000)
+  it('makes 200,000 unique IDs in time order across milliseconds', () => {
+    const ids: string[] = new Array<string>(200_000)
     const base = Date.UTC(2026, 10, 28)
     for (let i = 0; i < ids.length; i++) ids[i] = createErrorId(base + Math.floor(i / 1000))
     expect(new Set(ids).size).toBe(ids.length)
@@ -19,7 +19,7 @@ describe('createErrorId', () => {
       const thisMsMin = ids.slice(i, i + 1000).reduce((a, b) => (a < b ? a : b))
       expect(prevMsMax < thisMsMin).toBe(true)
     }
-  })
+  }, 60_000)
 
   it('sorts by real time too', () => {
     const a = createErrorId(1_000)

@@ -658,7 +658,12 @@ class TunnelSupervisor implements Tunnel {
       case 'auth-failure':
         if (event.usage === true || event.fatal === true) {
           if (/token/i.test(line)) run.invalidToken = true
-        } else if (event.failure === true && current) {
+        } else if (
+          event.failure === true &&
+          current &&
+          // Once given up, lines the dying process still prints change nothing.
+          this.#authFailures < this.#maxAuthFailures
+        ) {
           this.#authFailures++
           if (this.#authFailures >= this.#maxAuthFailures) {
             void this.#runner.fail(
