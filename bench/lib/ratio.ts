@@ -32,6 +32,11 @@ export interface Variant {
   readonly target?: number
   /** Status every response must have (default: any 2xx). */
   readonly status?: number
+  /**
+   * Also compare with other variants (by `name`), measured in the same rounds: the median over
+   * rounds of (this ratio ÷ that variant's ratio), against `target`.
+   */
+  readonly floors?: readonly { readonly name: string; readonly target: number }[]
 }
 
 export interface RatioBench {
@@ -191,6 +196,20 @@ export async function runRatioBench(bench: RatioBench): Promise<number> {
         console.log(
           `  ${variant.label.padEnd(34)} ${solo[i]!.toFixed(0).padStart(7)} req/s alone   ratio ${ratio.toFixed(2)}${verdict}  [${spread}${pace}]`,
         )
+      }
+      // Against a floor variant: per round, this variant's ratio over the floor's.
+      for (const [j, variant] of others.entries()) {
+        for (const floor of variant.floors ?? []) {
+          const f = others.findIndex((o, k) => k > 0 && o.name === floor.name)
+          if (f < 0) throw new Error(`${variant.label}: no variant named ${floor.name}`)
+          const quotients = ratios[j]!.map((r, round) => r / ratios[f]![round]!)
+          const value = median(quotients)
+          const met = value >= floor.target
+          if (!met) missed++
+          console.log(
+            `  ${`${variant.label} ÷ ${others[f]!.label}`.padEnd(60)} ${value.toFixed(2)} (target >= ${floor.target.toFixed(2)}: ${met ? 'met' : 'MISSED'})  [rounds ${Math.min(...quotients).toFixed(2)}-${Math.max(...quotients).toFixed(2)}]`,
+          )
+        }
       }
     } finally {
       for (const { child } of servers) child.kill()

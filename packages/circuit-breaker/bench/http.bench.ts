@@ -1,10 +1,13 @@
 // Throughput of the breaker + error middleware per framework, as ratios to the bare route
 // (the same app without them), measured in the same run:
-//   breaker: request IDs + route breaker + error handler, healthy route  (target >= 0.90)
-//   open:    the same with the route's breaker open: 503 without the handler (target >= 1.0)
+//   breaker: request IDs + route breaker + error handler, healthy route
+//   open:    the same with the route's breaker open: 503 without the handler
 // and the floors to compare them with (issue 17):
 //   reqid:   the framework's idiomatic request-ID middleware alone (validate or create, echo)
 //   opossum: one opossum breaker fired per request around the route, as a user would write it
+//   cockatiel: circuitBreaker(handleAll, new ConsecutiveBreaker(5)) around the route
+// Targets against the floors (same rounds): healthy >= 0.97 x request ID only and ahead of
+// naive opossum and cockatiel; open circuit >= 1.0 x request ID only.
 // How the ratios are measured (each mode in its own server process, loaded at the same time
 // as the bare one, both sharing one CPU): see bench/lib/ratio.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -15,7 +18,7 @@ import { randomUUID } from 'node:crypto'
 import type { Request, Response } from 'express'
 
 type Framework = 'express' | 'fastify' | 'hono'
-type Mode = 'bare' | 'breaker' | 'open' | 'reqid' | 'opossum'
+type Mode = 'bare' | 'breaker' | 'open' | 'reqid' | 'opossum' | 'cockatiel'
 const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono']
 const PATTERN = '/api/quotes/:symbol'
 
@@ -24,6 +27,11 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
   const registry = createBreakerRegistry({ volumeThreshold: 1, resetTimeoutMs: 3_600_000 })
   const protect = mode === 'breaker' || mode === 'open'
   const { default: CircuitBreaker } = await import('opossum')
+  const { circuitBreaker, handleAll, ConsecutiveBreaker } = await import('cockatiel')
+  const cockatiel = circuitBreaker(handleAll, {
+    halfOpenAfter: 10_000,
+    breaker: new ConsecutiveBreaker(5),
+  })
   // The floors' request ID: kept when it looks safe, else a fresh UUID, echoed on the response.
   const SAFE_ID = /^[\w.:@+=/-]{1,128}$/
   const requestId = (incoming: unknown): string =>
@@ -57,6 +65,14 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
       app.get(PATTERN, (req, res, next) => {
         breaker.fire(req, res).catch(next)
       })
+    } else if (mode === 'cockatiel') {
+      app.get(PATTERN, (req, res, next) => {
+        cockatiel
+          .execute(() => {
+            route(req, res)
+          })
+          .catch(next)
+      })
     } else app.get(PATTERN, route)
     if (protect) app.use(cb.errorHandler)
     handler = app
@@ -75,6 +91,10 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
       const breaker = new CircuitBreaker((symbol: string) => Promise.resolve(quote(symbol)))
       app.get<{ Params: { symbol: string } }>(PATTERN, (request) =>
         breaker.fire(request.params.symbol),
+      )
+    } else if (mode === 'cockatiel') {
+      app.get<{ Params: { symbol: string } }>(PATTERN, (request) =>
+        cockatiel.execute(() => quote(request.params.symbol)),
       )
     } else {
       app.get<{ Params: { symbol: string } }>(PATTERN, (request) => quote(request.params.symbol))
@@ -97,6 +117,10 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
     if (mode === 'opossum') {
       const breaker = new CircuitBreaker((symbol: string) => Promise.resolve(quote(symbol)))
       app.get(PATTERN, async (c) => c.json(await breaker.fire(c.req.param('symbol'))))
+    } else if (mode === 'cockatiel') {
+      app.get(PATTERN, async (c) =>
+        c.json(await cockatiel.execute(() => quote(c.req.param('symbol')))),
+      )
     } else {
       app.get(PATTERN, (c) => c.json(quote(c.req.param('symbol'))))
     }
@@ -134,16 +158,21 @@ if (process.argv[2] === 'serve') {
         name: 'breaker',
         label: 'breaker + errors, healthy',
         path: '/api/quotes/ACME',
-        target: 0.9,
+        floors: [
+          { name: 'reqid', target: 0.97 },
+          { name: 'opossum', target: 1 },
+          { name: 'cockatiel', target: 1 },
+        ],
       },
       { name: 'reqid', label: 'floor: request ID only', path: '/api/quotes/ACME' },
       { name: 'opossum', label: 'floor: naive opossum', path: '/api/quotes/ACME' },
+      { name: 'cockatiel', label: 'floor: cockatiel', path: '/api/quotes/ACME' },
       {
         name: 'open',
         label: 'open circuit (503)',
         path: '/api/quotes/ACME',
-        target: 1,
         status: 503,
+        floors: [{ name: 'reqid', target: 1 }],
       },
     ],
   })
