@@ -9,8 +9,9 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { listenOnLoopback, runRatioBench } from '../../../bench/lib/ratio.js'
 
-type Framework = 'express' | 'fastify' | 'hono'
-const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono']
+/** `hono` runs on @hono/node-server 1.19, `hono-v2` on @hono/node-server 2. */
+type Framework = 'express' | 'fastify' | 'hono' | 'hono-v2'
+const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono', 'hono-v2']
 const BODY = JSON.stringify({ status: 'alive' })
 const HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
 
@@ -49,7 +50,10 @@ async function serve(framework: Framework): Promise<number> {
     const app = new Hono()
     app.get('/bare', () => new Response(BODY, { headers: HEADERS }))
     app.route('/', createHonoHealthApp(health))
-    const { getRequestListener } = await import('@hono/node-server')
+    const { getRequestListener } =
+      framework === 'hono-v2'
+        ? await import('@hono/node-server-v2')
+        : await import('@hono/node-server')
     const listener = getRequestListener(app.fetch)
     handler = (req, res) => {
       void listener(req, res)

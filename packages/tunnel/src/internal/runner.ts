@@ -139,16 +139,7 @@ interface Run {
   killTimer: NodeJS.Timeout | undefined
   keeper: ChildProcess | undefined
   readonly done: Promise<void>
-  /**
-   * Lines printed before `onSpawn` told the supervisor about this child (while the pid file is
-   * written): held, then delivered in order, so no early line (version, a fatal DNS error) is
-   * lost on a slow machine. `undefined` once delivered.
-   */
-  early: { line: string; stream: 'stdout' | 'stderr'; truncated: boolean }[] | undefined
 }
-
-/** Early lines held for one child at most (its first second of output, on a slow disk). */
-const MAX_EARLY_LINES = 1000
 
 const STREAM_CLOSE_WAIT_MS = 500
 /** Longest secret read past the line limit for redaction (a token file is at most 64 KB). */
@@ -169,7 +160,8 @@ export class Runner {
   readonly #live = new Set<Run>()
   #starts = 0
   #crashes = 0
-  #timer: NodeJS.Timeout | undefined
+  /** Cancels the pending (re)start (a timer, or an immediate for a zero delay), if any. */
+  #timer: (() => void) | undefined
   #stopping = false
   /** stop() was called: nothing may revive the runner. */
   #stopped = false
@@ -376,7 +368,6 @@ export class Runner {
       ready: false,
       restart: undefined,
       killTimer: undefined,
-      early: [],
       // Kills the group if this process dies without stopping it (see startKeeper).
       keeper: unix && this.#options.keeper ? startKeeper(pid) : undefined,
       done: new Promise<void>((resolve) => {
@@ -393,9 +384,7 @@ export class Runner {
       // Redacted before it is cut, so no piece of a secret survives the line limit.
       const splitter = createLineSplitter(
         (line, truncated) => {
-          if (run.early === undefined) this.#line(line, name, truncated, info)
-          else if (run.early.length < MAX_EARLY_LINES)
-            run.early.push({ line, stream: name, truncated })
+          this.#line(line, name, truncated, info)
         },
         this.#options.maxLineLength,
         { redact: (line) => scrub(line, this.#options.secrets), overscan: this.#overscan },
@@ -426,7 +415,9 @@ export class Runner {
       startTime: procStartTime(pid),
       command: plan.command,
     })
-    await this.#savePidFile()
+    // Queued now, awaited last: the supervisor learns of the child before this function yields,
+    // so no line it prints can arrive first, and a restart is not held up by the disk.
+    const saved = this.#savePidFile()
     this.#options.log.info(
       {
         pid,
@@ -440,10 +431,8 @@ export class Runner {
     )
     if (!replica && !run.exited) this.#setPhase('up')
     this.#hooks.onSpawn?.(info)
-    const early = run.early
-    run.early = undefined
-    for (const e of early ?? []) this.#line(e.line, e.stream, e.truncated, info)
     if (this.#stopping) void this.#terminate(run)
+    await saved
   }
 
   /**
@@ -594,10 +583,10 @@ export class Runner {
 
   #schedule(delayMs: number): void {
     if (this.#stopping) return
-    if (this.#timer) clearTimeout(this.#timer)
+    this.#clearTimer()
     this.#nextStartAt = Date.now() + delayMs
     this.#setPhase(delayMs > 0 ? 'backoff' : 'starting')
-    this.#timer = setTimeout(() => {
+    const start = (): void => {
       this.#timer = undefined
       if (this.#hooks.holdRestarts?.() === true) {
         const wait = Math.max(this.#options.backoff.next(), 100)
@@ -610,8 +599,21 @@ export class Runner {
         .finally(() => {
           this.#spawning = undefined
         })
-    }, delayMs)
-    this.#timer.unref()
+    }
+    // No delay: the next turn of the event loop (a 0 ms timer waits at least 1 ms).
+    if (delayMs > 0) {
+      const timer = setTimeout(start, delayMs)
+      timer.unref()
+      this.#timer = () => {
+        clearTimeout(timer)
+      }
+    } else {
+      const immediate = setImmediate(start)
+      immediate.unref()
+      this.#timer = () => {
+        clearImmediate(immediate)
+      }
+    }
   }
 
   /** Starts now when waiting in backoff (used when a hold ends). */
@@ -760,7 +762,7 @@ export class Runner {
   }
 
   #clearTimer(): void {
-    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer?.()
     this.#timer = undefined
   }
 
