@@ -6,6 +6,6 @@ export default defineProject({
   test: {
     name: 'example-express-api',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    testTimeout: 30_000,
+    testTimeout: 90_000,
   },
 })

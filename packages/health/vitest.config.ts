@@ -7,6 +7,6 @@ export default defineProject({
     name: 'health',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
-    testTimeout: 20_000,
+    testTimeout: 60_000,
   },
 })

@@ -17,6 +17,7 @@ import { realpathSync, statSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { basename, dirname, isAbsolute } from 'node:path'
 import type { HandoverResult } from '../index.js'
+import { isLoopbackHostHeader } from './host-header.js'
 
 /** The header a reload request must carry. */
 export const RELOAD_HEADER = 'x-scanner-tunnel-reload'
@@ -44,8 +45,6 @@ export class ReloadError extends Error {
     this.status = status
   }
 }
-
-const LOOPBACK_HOST = /^(?:127(?:\.\d{1,3}){3}|localhost|\[::1\])(?::\d{1,5})?$/i
 
 /**
  * Checks that `bin` is a binary only root or this process's user can have put there.
@@ -106,7 +105,7 @@ function answer(res: ServerResponse, status: number, body: unknown): void {
 /** Why `req` may not reload, or `undefined` when it may. */
 export function refuseReason(req: IncomingMessage): string | undefined {
   const host = req.headers.host ?? ''
-  if (!LOOPBACK_HOST.test(host)) {
+  if (!isLoopbackHostHeader(host)) {
     return `Host "${host.slice(0, 100)}" is not a loopback address`
   }
   const site = req.headers['sec-fetch-site']

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+import { isLoopbackHostHeader } from './host-header.js'
 import { parseListen } from './config.js'
 import { CliError } from './errors.js'
 import type { CliMetrics } from './metrics.js'
@@ -65,6 +66,17 @@ export async function listenStatus(
       connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     },
     (req, res) => {
+      // A browser always sends Host; a DNS-rebinding page sends its own name: 403, nothing read.
+      const host = req.headers.host
+      if (host !== undefined && !isLoopbackHostHeader(host)) {
+        res.writeHead(403, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        res.end(
+          JSON.stringify({
+            error: `Host "${host.slice(0, 100)}" is not a loopback address (127.0.0.1, localhost or [::1])`,
+          }),
+        )
+        return
+      }
       const path = (req.url ?? '/').split('?')[0] ?? '/'
       const route =
         source.routes !== undefined && Object.hasOwn(source.routes, path)

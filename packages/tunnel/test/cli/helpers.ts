@@ -46,7 +46,7 @@ export function runCli(
   options: { env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
   const child = spawnCli(args, options.env)
-  return waitExit(child, options.timeoutMs ?? 15_000)
+  return waitExit(child, options.timeoutMs ?? 45_000)
 }
 
 /** Starts the CLI in a real process (for `run`). */
@@ -66,7 +66,7 @@ export function spawnCli(args: readonly string[], env: Record<string, string> = 
 export type CliProcess = ChildProcess & { out: string; err: string }
 
 /** Waits for a spawned CLI to exit (kills it after `timeoutMs`). */
-export function waitExit(child: CliProcess, timeoutMs = 15_000): Promise<CliResult> {
+export function waitExit(child: CliProcess, timeoutMs = 45_000): Promise<CliResult> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     const done = (code: number | null, signal: NodeJS.Signals | null): void => {

@@ -65,3 +65,53 @@ describe('the status listener under a connection flood', () => {
     expect(statusServerLimits.requestTimeoutMs).toBeLessThanOrEqual(30_000)
   })
 })
+
+describe('the status listener against DNS rebinding', () => {
+  /** GET `path` with a given Host header; resolves with the status and body. */
+  function getWithHost(
+    port: number,
+    path: string,
+    host: string,
+  ): Promise<{ status: number | undefined; body: string }> {
+    return new Promise((resolve, reject) => {
+      get({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+        let body = ''
+        res.setEncoding('utf8').on('data', (d: string) => (body += d))
+        res.on('end', () => {
+          resolve({ status: res.statusCode, body })
+        })
+      }).on('error', reject)
+    })
+  }
+
+  it('answers a loopback Host and refuses any other name with 403, on every path', async () => {
+    let routeCalls = 0
+    server = await listenStatus('127.0.0.1:0', {
+      status: () => ({ state: 'running', secret: 'details' }),
+      metrics: undefined,
+      routes: {
+        '/status/page': (_req, res) => {
+          routeCalls++
+          res.end('page')
+        },
+      },
+    })
+    const port = (server?.address() as AddressInfo).port
+    for (const host of [`127.0.0.1:${String(port)}`, 'localhost', `[::1]:${String(port)}`]) {
+      expect((await getWithHost(port, '/status', host)).status, host).toBe(200)
+    }
+    for (const host of [
+      `attacker.example:${String(port)}`,
+      'localhost.attacker.example',
+      '127.0.0.1.nip.io',
+    ]) {
+      for (const path of ['/status', '/', '/metrics', '/status/page', '/nope']) {
+        const answer = await getWithHost(port, path, host)
+        expect(answer.status, `${host} ${path}`).toBe(403)
+        expect(answer.body).toContain('is not a loopback address')
+        expect(answer.body).not.toContain('details')
+      }
+    }
+    expect(routeCalls).toBe(0)
+  })
+})
