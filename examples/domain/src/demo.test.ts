@@ -32,7 +32,7 @@ describe('startDemoFaults', () => {
       expect(files.env.FAKE_CLOUDFLARED_SCENARIO).toBe('normal,dns-failure,normal')
       expect(readFileSync(files.counterFile, 'utf8')).toBe('2')
       await vi.advanceTimersByTimeAsync(1250)
-      expect(readFileSync(files.controlFile, 'utf8')).toBe('quic 0\nquic 1\nquic 2\n')
+      expect(readFileSync(files.controlFile, 'utf8')).toBe('quic 0\nquic 0\nquic 0\n')
       // Recovering: no fault, and the stable time counts again from the next `running`.
       tunnel.state = 'backoff'
       await vi.advanceTimersByTimeAsync(2000)

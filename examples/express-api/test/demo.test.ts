@@ -80,14 +80,14 @@ describe('pnpm demo', () => {
         return Promise.resolve()
       })
       // The next QUIC burst injected from now on (the faults come round again if the first
-      // one was before the visitor started): every request from its injection on is answered.
+      // one was before the visitor started): every request from the handover's start on is
+      // answered.
       const from = demo.output().length
       const injected = await demo.waitForOutput(
         />>> injecting fault 1\/5: QUIC timeout burst/,
         60_000,
         from,
       )
-      const mark = statuses.length
       const after = from + (injected.index ?? 0) + injected[0].length
       collectSimulators()
       await demo.waitForOutput(
@@ -95,6 +95,8 @@ describe('pnpm demo', () => {
         20_000,
         after,
       )
+      // From the handover's start on (the incidents before it are the fault itself).
+      const mark = statuses.length
       collectSimulators()
       await demo.waitForOutput(/>>> make-before-break done: .*no gap/, 30_000, after)
       const done = statuses.length

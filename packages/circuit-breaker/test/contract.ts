@@ -411,7 +411,7 @@ export function describeAdapter(
       const c = await start({ logger }, { errorThresholdPercentage: 100 })
       const total = uniqueErrors
       const seen = new Set<string>()
-      const batch = 200
+      const batch = 50
       for (let i = 0; i < total; i += batch) {
         const responses = await Promise.all(
           Array.from({ length: Math.min(batch, total - i) }, () => c.request('/api/failing')),

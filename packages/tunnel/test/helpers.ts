@@ -81,7 +81,7 @@ export function countingLogger(): Logger & { count: number } {
 /** Polls `predicate` until true; rejects after `timeoutMs`. */
 export async function waitFor(
   predicate: () => boolean,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
   what = 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -114,7 +114,7 @@ export function nextEvent<K extends keyof TunnelEvents>(
   tunnel: Tunnel,
   event: K,
   predicate: (e: TunnelEvents[K]) => boolean = () => true,
-  timeoutMs = 10_000,
+  timeoutMs = 30_000,
 ): Promise<TunnelEvents[K]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

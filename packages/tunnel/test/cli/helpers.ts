@@ -85,7 +85,7 @@ export function waitExit(child: CliProcess, timeoutMs = 45_000): Promise<CliResu
 export async function waitFor<T>(
   what: string,
   predicate: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 15_000,
+  timeoutMs = 45_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
