@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { isIP, type AddressInfo } from 'node:net'
 import { checkNumber, invalidOption, ScannerError, type Logger } from '@scanner/core'
 import type { Registry } from 'prom-client'
 import type { HealthRequest, HealthResponse } from './health.js'
@@ -36,6 +36,14 @@ export interface OperatorOptions {
    * @default {}
    */
   readonly routes?: Readonly<Record<string, OperatorRouteHandler>>
+  /**
+   * Host names (besides IP addresses and `localhost`) a request's `Host` header may carry, for
+   * example a Kubernetes service name that Prometheus scrapes. Any other name gets 403: a web
+   * page can point a name it controls at 127.0.0.1 (DNS rebinding), but its requests still
+   * carry that name. Compared without the port, case-insensitively.
+   * @default []
+   */
+  readonly allowedHosts?: readonly string[]
 }
 
 /** A listening operator port; see `health.listenOperator()`. */
@@ -68,11 +76,13 @@ interface ResolvedOperatorOptions {
   readonly port: number
   readonly metrics: Registry | undefined
   readonly routes: ReadonlyMap<string, OperatorRouteHandler>
+  readonly allowedHosts: ReadonlySet<string>
 }
 
 const CLOSE_GRACE_MS = 2000
 const JSON_TYPE = 'application/json; charset=utf-8'
 const ROUTE_PATH = /^\/[\x21-\x7e]*$/
+const HOST_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,251}[a-zA-Z0-9])?$/
 
 function resolveOperatorOptions(
   options: OperatorOptions,
@@ -118,7 +128,32 @@ function resolveOperatorOptions(
     }
     routes.set(path, handler)
   }
-  return { host, port, metrics, routes }
+  const allowed = options.allowedHosts ?? []
+  if (!Array.isArray(allowed))
+    throw invalidOption('allowedHosts', 'an array of host names', allowed)
+  const allowedHosts = new Set<string>()
+  for (const name of allowed as unknown[]) {
+    if (typeof name !== 'string' || !HOST_NAME.test(name)) {
+      throw invalidOption('allowedHosts[]', 'a host name without port', name)
+    }
+    allowedHosts.add(name.toLowerCase())
+  }
+  return { host, port, metrics, routes, allowedHosts }
+}
+
+/** `name`, `name:port`, `[v6]` or `[v6]:port` -> the name (lower case), or undefined. */
+function hostName(header: string): string | undefined {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::\d{1,5})?$/.exec(header)
+  return m?.[1]?.toLowerCase()
+}
+
+/** Whether a request's `Host` header may be answered (see `allowedHosts`). */
+function hostAllowed(header: string | undefined, allowed: ReadonlySet<string>): boolean {
+  if (header === undefined) return true // HTTP/1.0 clients; browsers always send one
+  const name = hostName(header)
+  if (name === undefined) return false
+  if (name === 'localhost' || allowed.has(name)) return true
+  return isIP(name.startsWith('[') ? name.slice(1, -1) : name) !== 0
 }
 
 function sendText(
@@ -180,6 +215,10 @@ export async function startOperator(
     const method = req.method ?? 'GET'
     const readOnly = method === 'GET' || method === 'HEAD'
     const head = method === 'HEAD'
+    if (!hostAllowed(req.headers.host, resolved.allowedHosts)) {
+      sendJson(res, 403, '{"status":"forbidden","detail":"Host is not an allowed name"}', head)
+      return
+    }
     try {
       const route = resolved.routes.get(path)
       if (route !== undefined) {

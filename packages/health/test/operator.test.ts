@@ -232,3 +232,76 @@ describe('health.listenOperator()', () => {
     expect(isScannerError(late, 'ERR_HEALTH_CLOSED')).toBe(true)
   })
 })
+
+describe('the operator port against DNS rebinding', () => {
+  /** GET `path` with a given Host header (node:http sends it as given). */
+  function getWithHost(
+    url: string,
+    path: string,
+    host: string,
+  ): Promise<{ status: number; text: string }> {
+    const { hostname, port } = new URL(url)
+    return new Promise((resolve, reject) => {
+      request({ hostname, port, path, headers: { host } }, (res) => {
+        let text = ''
+        res.setEncoding('utf8').on('data', (d: string) => (text += d))
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, text })
+        })
+      })
+        .on('error', reject)
+        .end()
+    })
+  }
+
+  it('answers IP addresses, localhost and allowedHosts in Host; any other name gets 403 on every path', async () => {
+    let routeCalls = 0
+    const registry = new Registry()
+    const health = makeHealth()
+    const operator = await health.listenOperator({
+      metrics: registry,
+      allowedHosts: ['scanner-admin.monitoring.svc'],
+      routes: {
+        '/status': (_req, res) => {
+          routeCalls++
+          res.end('page')
+        },
+      },
+    })
+    const port = String(operator.port)
+    for (const host of [
+      `127.0.0.1:${port}`,
+      'localhost',
+      `LOCALHOST:${port}`,
+      `[::1]:${port}`,
+      `10.1.2.3:${port}`,
+      `Scanner-Admin.monitoring.svc:${port}`,
+    ]) {
+      expect((await getWithHost(operator.url, '/health/detailed/', host)).status, host).toBe(200)
+    }
+    expect(routeCalls).toBe(0)
+    for (const host of [
+      `attacker.example:${port}`,
+      'localhost.attacker.example',
+      '127.0.0.1.nip.io',
+      'scanner-admin.monitoring.svc.attacker.example',
+      'a:b:c',
+    ]) {
+      for (const path of ['/health/detailed/', '/health/', '/metrics', '/status', '/nope']) {
+        const answer = await getWithHost(operator.url, path, host)
+        expect(answer.status, `${host} ${path}`).toBe(403)
+        expect(answer.text).not.toContain('database')
+      }
+    }
+    expect(routeCalls).toBe(0)
+  })
+
+  it('rejects allowedHosts that are not host names', async () => {
+    const health = makeHealth()
+    for (const allowedHosts of [['a b'], ['host:80'], [''], 'host' as unknown as string[]]) {
+      const error = await health.listenOperator({ allowedHosts }).catch((e: unknown) => e)
+      expect(isInvalidOptionError(error), String(allowedHosts)).toBe(true)
+      expect((error as Error).message).toContain('allowedHosts')
+    }
+  })
+})
