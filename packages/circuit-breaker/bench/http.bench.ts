@@ -17,9 +17,10 @@ import { listenOnLoopback, runRatioBench } from '../../../bench/lib/ratio.js'
 import { randomUUID } from 'node:crypto'
 import type { Request, Response } from 'express'
 
-type Framework = 'express' | 'fastify' | 'hono'
+/** `hono` runs on @hono/node-server 1.19, `hono-v2` on @hono/node-server 2. */
+type Framework = 'express' | 'fastify' | 'hono' | 'hono-v2'
 type Mode = 'bare' | 'breaker' | 'open' | 'reqid' | 'opossum' | 'cockatiel'
-const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono']
+const FRAMEWORKS: readonly Framework[] = ['express', 'fastify', 'hono', 'hono-v2']
 const PATTERN = '/api/quotes/:symbol'
 
 async function serve(framework: Framework, mode: Mode): Promise<number> {
@@ -124,7 +125,10 @@ async function serve(framework: Framework, mode: Mode): Promise<number> {
     } else {
       app.get(PATTERN, (c) => c.json(quote(c.req.param('symbol'))))
     }
-    const { getRequestListener } = await import('@hono/node-server')
+    const { getRequestListener } =
+      framework === 'hono-v2'
+        ? await import('@hono/node-server-v2')
+        : await import('@hono/node-server')
     const listener = getRequestListener(app.fetch)
     handler = (req, res) => {
       void listener(req, res)
