@@ -184,10 +184,11 @@ const sleep = (ms: number): Promise<void> =>
   })
 
 /**
- * Starts a deployment in the order that matters: listen, print the URL, choose and start
- * the tunnel (a quick tunnel needs the real URL), then install SIGTERM/SIGINT handlers that
- * shut down in reverse: drain readiness first (and wait `DRAIN_DELAY_MS`), stop the tunnel,
- * close the server, close the rest, exit 0.
+ * Starts a deployment in the order that matters: listen, print the URL, choose the tunnel
+ * (a quick tunnel needs the real URL), install SIGTERM/SIGINT handlers, then start the tunnel
+ * (so a signal during start-up gets the same shutdown). The handlers shut down in reverse:
+ * drain readiness first (and wait `DRAIN_DELAY_MS`), stop the tunnel, close the server, close
+ * the rest, exit 0.
  *
  * @example
  * ```ts
@@ -253,42 +254,8 @@ export async function startDeployment<T extends StoppableTunnel>(
   }
   const tunnel = choice.kind === 'off' ? undefined : options.startTunnel(choice, server.url)
   let stopFaults = (): void => undefined
-  if (tunnel !== undefined) {
-    if (config.demo) narrate(tunnel, print)
-    try {
-      await tunnel.start?.()
-    } catch (err) {
-      // The API keeps serving; /health/detailed/ reports the tunnel as failed.
-      logger.error({ err }, 'cloudflared could not be started')
-    }
-    if (demoFiles !== undefined && tunnel.state !== undefined) {
-      const files = demoFiles
-      const observed = {
-        get state() {
-          return tunnel.state ?? 'unknown'
-        },
-        get pid() {
-          return tunnel.pid
-        },
-      }
-      stopFaults = startDemoFaults({
-        files,
-        tunnel: observed,
-        intervalMs: config.demoFaultIntervalMs,
-        print,
-        ...(options.demoDns === undefined ? {} : { dns: options.demoDns }),
-      })
-      const names = DEMO_FAULTS.filter((f) => f.dnsOutage !== true || options.demoDns).map(
-        (f) => f.name,
-      )
-      print(
-        `Demo: a fault every ${(config.demoFaultIntervalMs / 1000).toFixed(0)} s (${names.join(', ')}), in turn.`,
-      )
-    }
-  }
-
-  for (const line of bannerLines(server.url, config, operatorUrl, demoEdge?.url)) print(line)
-
+  // Signal handlers before the tunnel starts: a SIGTERM during start-up (a deploy, systemd) gets
+  // the same ordered shutdown, never the default exit.
   handleShutdownSignals({
     logger,
     timeoutMs: config.shutdownTimeoutMs,
@@ -326,6 +293,42 @@ export async function startDeployment<T extends StoppableTunnel>(
           ]),
     ],
   })
+  if (tunnel !== undefined) {
+    if (config.demo) narrate(tunnel, print)
+    try {
+      await tunnel.start?.()
+    } catch (err) {
+      // The API keeps serving; /health/detailed/ reports the tunnel as failed.
+      logger.error({ err }, 'cloudflared could not be started')
+    }
+    if (demoFiles !== undefined && tunnel.state !== undefined) {
+      const files = demoFiles
+      const observed = {
+        get state() {
+          return tunnel.state ?? 'unknown'
+        },
+        get pid() {
+          return tunnel.pid
+        },
+      }
+      stopFaults = startDemoFaults({
+        files,
+        tunnel: observed,
+        intervalMs: config.demoFaultIntervalMs,
+        print,
+        ...(options.demoDns === undefined ? {} : { dns: options.demoDns }),
+      })
+      const names = DEMO_FAULTS.filter((f) => f.dnsOutage !== true || options.demoDns).map(
+        (f) => f.name,
+      )
+      print(
+        `Demo: a fault every ${(config.demoFaultIntervalMs / 1000).toFixed(0)} s (${names.join(', ')}), in turn.`,
+      )
+    }
+  }
+
+  for (const line of bannerLines(server.url, config, operatorUrl, demoEdge?.url)) print(line)
+
   return { url: server.url, operatorUrl, choice, tunnel }
 }
 

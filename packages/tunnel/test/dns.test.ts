@@ -58,8 +58,9 @@ describe('DNS monitor', () => {
       dns,
       logger,
     })
+    const restarted = nextEvent(tunnel, 'restart')
     await tunnel.start()
-    await nextEvent(tunnel, 'restart')
+    await restarted
     const held = (): number => logger.records.filter((r) => r.msg?.includes('on hold')).length
     await waitFor(() => held() >= 3, 10_000, 'restart held three times')
     let status = tunnel.status()

@@ -67,8 +67,9 @@ describe('exit and backoff', () => {
       env: fakeCloudflaredEnv('self-update', { crashAfterMs: 100 }),
       backoff: { initialDelayMs: 5000, jitter: 'none' },
     })
+    const restarted = nextEvent(tunnel, 'restart')
     await tunnel.start()
-    const restart = await nextEvent(tunnel, 'restart')
+    const restart = await restarted
     expect(restart).toMatchObject({ reason: 'self-update', delayMs: 0, exitCode: 11 })
   })
 

@@ -17,9 +17,11 @@ describe('observability', () => {
         counterFile: join(tempDir(), 'starts'),
       }),
     })
+    // Listening before the start: on a loaded machine the line can come before start() resolves.
+    const incidentsDone = nextEvent(tunnel, 'line', (e) => e.line.includes('QUIC incidents done'))
     await tunnel.start()
     await tunnel.waitForReady({ timeoutMs: 10_000 })
-    await nextEvent(tunnel, 'line', (e) => e.line.includes('QUIC incidents done'))
+    await incidentsDone
     await waitFor(() => tunnel.status().readyConnections === 4, 5000, '4 ready connections')
     expect(tunnel.restart()).toBe(true)
     await nextEvent(tunnel, 'restart')

@@ -24,9 +24,10 @@ describe('QUIC timeouts', () => {
       if (e.event.kind === 'quic-timeout') quicLines.push(e)
     })
     tunnel.onRestart((e) => restarts.push(e))
+    const restarted = nextEvent(tunnel, 'restart')
     await tunnel.start()
     const firstPid = tunnel.pid
-    await nextEvent(tunnel, 'restart')
+    await restarted
     await waitFor(() => tunnel.state === 'running' && tunnel.pid !== firstPid, 10_000, 'second run')
     expect(quicLines).toHaveLength(12)
     expect(quicLines.filter((l) => l.event.incidentStart === true)).toHaveLength(3)
@@ -44,8 +45,10 @@ describe('QUIC timeouts', () => {
     })
     let restarts = 0
     tunnel.onRestart(() => restarts++)
+    // Listening before the start: on a loaded machine the line can come before start() resolves.
+    const incidentsDone = nextEvent(tunnel, 'line', (e) => e.line.includes('QUIC incidents done'))
     await tunnel.start()
-    await nextEvent(tunnel, 'line', (e) => e.line.includes('QUIC incidents done'))
+    await incidentsDone
     expect(restarts).toBe(0)
     expect(tunnel.status().quicIncidents).toBe(2)
     expect(tunnel.status().lastErrors.some((e) => e.kind === 'quic-timeout')).toBe(true)

@@ -15,9 +15,10 @@ describe('readiness', () => {
       restartStrategy: 'break-before-make',
     })
     const started = Date.now()
+    const restarted = nextEvent(tunnel, 'restart', () => true, 30_000)
     await tunnel.start()
     expect(tunnel.state).toBe('starting')
-    const restart = await nextEvent(tunnel, 'restart', () => true, 10_000)
+    const restart = await restarted
     expect(restart.reason).toBe('not-ready')
     expect(Date.now() - started).toBeGreaterThanOrEqual(1500)
     expect(tunnel.status().readyConnections).toBe(0)

@@ -2,7 +2,15 @@ import { isTunnelError } from '@scanner/tunnel'
 import { fakeCloudflaredEnv } from '@scanner/tunnel/testing'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { alive, groupMembers, readPidFile, stopAll, tempDir, tunnelFor, waitFor } from './helpers.js'
+import {
+  alive,
+  groupMembers,
+  readPidFile,
+  stopAll,
+  tempDir,
+  tunnelFor,
+  waitFor,
+} from './helpers.js'
 
 afterEach(stopAll)
 
