@@ -79,6 +79,9 @@ export function demoBackoff(intervalMs: number): Required<Omit<BackoffOptions, '
   }
 }
 
+/** Ready connections a fault waits for: one may fail while the edge routes over another. */
+const MIN_READY_CONNECTIONS = 2
+
 /** Simulator scenario list of the demo: normal starts, one DNS failure when asked. */
 export const DEMO_SCENARIOS = 'normal,dns-failure,normal'
 
@@ -120,7 +123,7 @@ export function createDemoSimulatorFiles(): DemoSimulatorFiles {
 /**
  * Injects one fault of {@link DEMO_FAULTS} every `intervalMs`, in turn, once the tunnel's
  * current cloudflared has been running for `stableMs` (by default the demo backoff's
- * `resetAfterMs`, so each fault meets a reset backoff). The resolver outage needs `dns`; without it that fault is skipped.
+ * `resetAfterMs`, so each fault meets a reset backoff) with at least two ready connections. The resolver outage needs `dns`; without it that fault is skipped.
  * Returns a function that stops it.
  *
  * @example
@@ -130,8 +133,15 @@ export function createDemoSimulatorFiles(): DemoSimulatorFiles {
  */
 export function startDemoFaults(options: {
   readonly files: DemoSimulatorFiles
-  /** The supervisor: its state and the current cloudflared's pid (a new pid starts a new run). */
-  readonly tunnel: { readonly state: string; readonly pid?: number | undefined }
+  /**
+   * The supervisor: its state, the current cloudflared's pid (a new pid starts a new run) and
+   * its ready connections (a fault waits for at least two, so the edge has one to spare).
+   */
+  readonly tunnel: {
+    readonly state: string
+    readonly pid?: number | undefined
+    readonly readyConnections?: number
+  }
   readonly intervalMs: number
   readonly print: (line: string) => void
   /** The demo's resolvers (`startDemoDns()`), for the resolver outage. */
@@ -162,6 +172,7 @@ export function startDemoFaults(options: {
       }
       runningSince ??= now
       if (now - runningSince < stableMs || now - lastFaultAt < options.intervalMs) return
+      if ((options.tunnel.readyConnections ?? MIN_READY_CONNECTIONS) < MIN_READY_CONNECTIONS) return
       const fault = faults[next % faults.length]
       if (fault === undefined) return
       next++

@@ -95,6 +95,8 @@ export interface StoppableTunnel {
   readonly state?: string
   /** Pid of the current cloudflared, while one runs. */
   readonly pid?: number | undefined
+  /** The supervisor's status; the demo reads its ready connections. */
+  status?(): { readonly readyConnections: number }
   /** Spawns cloudflared; rejects when it cannot be started. */
   start?(): Promise<unknown>
   /** Stops cloudflared gracefully; idempotent. */
@@ -309,6 +311,9 @@ export async function startDeployment<T extends StoppableTunnel>(
         },
         get pid() {
           return tunnel.pid
+        },
+        get readyConnections() {
+          return tunnel.status?.().readyConnections
         },
       }
       stopFaults = startDemoFaults({
