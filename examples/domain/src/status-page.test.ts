@@ -98,7 +98,7 @@ describe('status page in a browser, fed by the supervised simulator', () => {
     await tunnel.waitForReady({ timeoutMs: 20_000 })
     browser = await launch()
     mkdirSync(RESULTS, { recursive: true })
-  }, 60_000)
+  }, 180_000)
 
   afterAll(async () => {
     await browser?.close()
@@ -210,5 +210,5 @@ describe('status page in a browser, fed by the supervised simulator', () => {
     } finally {
       await context.close()
     }
-  }, 60_000)
+  }, 180_000)
 })

@@ -234,7 +234,7 @@ export function describeClientFaults(name: string, makeServer: MakeEchoServer): 
       const good = await post(port, '{"symbol":"ACME"}')
       expect(good.status).toBe(200)
       expect(await good.json()).toEqual({ symbol: 'ACME' })
-    }, 30_000)
+    }, 120_000)
 
     it('a body that arrives within bodyTimeoutMs gets 200, and its connection lives on past it', async () => {
       const { port } = await start({ bodyTimeoutMs: BODY_TIMEOUT_MS })
@@ -268,6 +268,6 @@ export function describeClientFaults(name: string, makeServer: MakeEchoServer): 
         { timeout: 15_000, interval: 20 },
       )
       expect(registry.get(KEY).stats()).toMatchObject({ state: 'closed', successes: 2, ignored: 0 })
-    }, 30_000)
+    }, 120_000)
   })
 }

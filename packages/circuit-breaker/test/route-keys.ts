@@ -68,6 +68,6 @@ export function describeRouteKeys(name: string, makeClient: MakeMountedClient): 
       const rejected = await client.request(`/t/${random()}/down`)
       expect(rejected.status).toBe(503)
       expect(registry.get(DOWN_KEY).state).toBe('open')
-    }, 60_000)
+    }, 180_000)
   })
 }

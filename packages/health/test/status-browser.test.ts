@@ -60,7 +60,7 @@ describe('status page in a browser, hostile strings', () => {
         '--disable-sync',
       ],
     })
-  }, 60_000)
+  }, 180_000)
 
   afterAll(async () => {
     await browser.close()
@@ -101,5 +101,5 @@ describe('status page in a browser, hostile strings', () => {
     } finally {
       await context.close()
     }
-  }, 60_000)
+  }, 180_000)
 })

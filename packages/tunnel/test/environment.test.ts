@@ -120,7 +120,7 @@ describe('environmental exits are not a crash loop', () => {
     expect([...causes]).toEqual(['dns-failure'])
     await waitFor(() => tunnel.state === 'backoff', 10_000, 'backoff')
     expect(tunnel.status().backoffReason).toBe('dns-failure')
-  }, 60_000)
+  }, 180_000)
 
   it('the real 2023.7.3 quick-tunnel line and the simulator quick tunnel: restarts, never failed', async () => {
     const replayFile = join(tempDir(), 'replay')
@@ -145,7 +145,7 @@ describe('environmental exits are not a crash loop', () => {
       expect(tunnel.status().backoffReason).toBe('dns-failure')
       await tunnel.stop()
     }
-  }, 60_000)
+  }, 180_000)
 
   it('the simulator dns-failure scenario with a DNS monitor: backoff, then running at once on recovered', async () => {
     const scenarioFile = join(tempDir(), 'scenario')
@@ -169,7 +169,7 @@ describe('environmental exits are not a crash loop', () => {
     dns.emit('recovered')
     await tunnel.waitForReady({ timeoutMs: 20_000 })
     expect(tunnel.state).toBe('running')
-  }, 60_000)
+  }, 180_000)
 
   it('a monitor that reports dns-failure makes plain exits environmental too', async () => {
     const dns = new FakeDns()
@@ -184,7 +184,7 @@ describe('environmental exits are not a crash loop', () => {
     await tunnel.start()
     await waitFor(() => tunnel.status().starts >= 5, 30_000, 'five starts')
     expect(states.has('failed')).toBe(false)
-  }, 60_000)
+  }, 180_000)
 })
 
 describe('give-ups the environment may have caused resume by themselves', () => {
@@ -198,7 +198,7 @@ describe('give-ups the environment may have caused resume by themselves', () => 
     await waitFor(() => tunnel.state === 'failed', 20_000, 'failed')
     expect(tunnel.status().failure?.reason).toBe('crash-loop')
     expect(tunnel.status().starts).toBe(3)
-  }, 30_000)
+  }, 180_000)
 
   it('with a DNS monitor: a crash-loop give-up resumes when the monitor reports recovered', async () => {
     const scenarioFile = join(tempDir(), 'scenario')
@@ -218,7 +218,7 @@ describe('give-ups the environment may have caused resume by themselves', () => 
     dns.emit('recovered')
     await tunnel.waitForReady({ timeoutMs: 20_000 })
     expect(tunnel.status().failure).toBeUndefined()
-  }, 30_000)
+  }, 180_000)
 
   it('without a monitor: a recovery probe after a capped interval, then running', async () => {
     const scenarioFile = join(tempDir(), 'scenario')
@@ -237,7 +237,7 @@ describe('give-ups the environment may have caused resume by themselves', () => 
     // The next probe brings it back (waitForReady would reject while it is still `failed`).
     await waitFor(() => tunnel.state === 'running', 20_000, 'running after a probe')
     expect(tunnel.status().recoveryProbeAt).toBeUndefined()
-  }, 30_000)
+  }, 180_000)
 
   it('an invalid token never resumes', async () => {
     const dns = new FakeDns()

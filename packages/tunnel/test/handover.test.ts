@@ -192,7 +192,12 @@ describe('make-before-break under load', () => {
       await waitFor(() => edge.connections().length === 4, 20_000, 'registered at the edge')
       const before = edge.stats()
       const load = startLoad(edge.url, 200)
-      const restarts = await forceRecoveries(tunnel, control, 10)
+      // Ten handovers to prove none drops a request; three gaps are enough for the baseline.
+      const restarts = await forceRecoveries(
+        tunnel,
+        control,
+        strategy === 'make-before-break' ? 10 : 3,
+      )
       const result = await load.stop()
       const after = edge.stats()
       const edgeDelta = Object.fromEntries(
@@ -236,7 +241,7 @@ describe('make-before-break under load', () => {
     expect(bbm.restarts.every((r) => r.strategy === 'break-before-make')).toBe(true)
     expect(bbm.load.failed).toBeGreaterThan(0)
     expect(bbm.load.statuses['530']).toBeGreaterThan(0)
-  }, 300_000)
+  }, 480_000)
 })
 
 describe('handover edge cases', () => {
@@ -280,7 +285,7 @@ describe('handover edge cases', () => {
       phase: 'completed',
       strategy: 'break-before-make',
     })
-  }, 60_000)
+  }, 180_000)
 
   it('the old replica dies during the handover: the new one takes over, no third start', async () => {
     const tunnel = tunnelFor({
@@ -308,7 +313,7 @@ describe('handover edge cases', () => {
       expect.objectContaining({ pid: newPid, role: 'active' }),
     ])
     expect(alive(oldPid)).toBe(false)
-  }, 60_000)
+  }, 180_000)
 
   it('stop() during a handover stops both replicas and leaves nothing', async () => {
     const pidFile = join(tempDir(), 'cf.pid')
@@ -331,7 +336,7 @@ describe('handover edge cases', () => {
     expect(tunnel.status().replicas).toEqual([])
     expect(existsSync(pidFile)).toBe(false)
     await waitFor(() => edge.connections().length === 0, 10_000, 'nothing registered')
-  }, 60_000)
+  }, 180_000)
 
   it('replace() hands over to a new binary without dropping a request', async () => {
     const dir = tempDir()
@@ -370,7 +375,7 @@ describe('handover edge cases', () => {
     await expect(tunnel.replace({ bin: join(dir, 'missing') })).rejects.toMatchObject({
       code: 'ERR_TUNNEL_BIN_NOT_FOUND',
     })
-  }, 60_000)
+  }, 180_000)
 
   it('a quick tunnel restarts break-before-make (each start is a new URL)', async () => {
     const tunnel = tunnelFor({ token: undefined, url: originUrl })
@@ -388,5 +393,5 @@ describe('handover edge cases', () => {
       'timed break-before-make',
     )
     expect(tunnel.status().lastHandover?.handoverMs).toBeGreaterThan(0)
-  }, 60_000)
+  }, 180_000)
 })

@@ -67,7 +67,7 @@ describe('no orphans', () => {
     child.kill('SIGKILL')
     // Immediate in practice; the bound only allows for a loaded machine.
     await waitFor(() => !alive(pid), 15_000, 'cloudflared to die')
-  }, 30_000)
+  }, 180_000)
 
   it('SIGKILL of the supervisor: nothing of the group (grandchild included) remains', async () => {
     const dir = tempDir()
@@ -87,7 +87,7 @@ describe('no orphans', () => {
       expect(alive(helper)).toBe(false)
       expect(alive(pid)).toBe(false)
     }
-  }, 60_000)
+  }, 180_000)
 
   it('the next start kills what is left of a stale group (leader dead, grandchild alive)', async () => {
     const dir = tempDir()
@@ -131,7 +131,7 @@ describe('no orphans', () => {
     } finally {
       await tunnel.stop()
     }
-  }, 30_000)
+  }, 180_000)
 
   it('no pid file is left after stop(), over many quick exits', async () => {
     const dir = tempDir()
@@ -179,7 +179,7 @@ describe('no orphans', () => {
     } finally {
       await tunnel.stop()
     }
-  }, 30_000)
+  }, 180_000)
 
   it('never kills an unrelated process named by a stale pid file', async () => {
     const pidFile = join(tempDir(), 'cf.pid')

@@ -235,7 +235,7 @@ describe('scanner-tunnel reload (real watchdog, cloudflared simulator)', () => {
       `scanner-tunnel: reload refused: ${other}: the file name must contain "cloudflared"\n`,
     )
     expect((await status()).tunnel.pid).toBe(pid)
-  }, 60_000)
+  }, 180_000)
 
   it('refuses what a browser page could send: no header, an Origin, a foreign Host, GET, a preflight', async () => {
     const pid = (await status()).tunnel.pid
@@ -280,7 +280,7 @@ describe('scanner-tunnel reload (real watchdog, cloudflared simulator)', () => {
     expect(junk.status).toBe(400)
     expect(junk.body).toContain('unknown field \\"args\\"')
     expect((await status()).tunnel.pid).toBe(pid)
-  }, 60_000)
+  }, 180_000)
 })
 
 describe('scanner-tunnel reload without a watchdog', () => {

@@ -195,7 +195,7 @@ describe('scanner-tunnel run (real processes, cloudflared simulator)', () => {
       expect(readFileSync(join(logDir, name), 'utf8')).not.toContain(TOKEN)
     }
     expect(result.stdout).not.toContain(TOKEN)
-  }, 60_000)
+  }, 180_000)
 
   it('takes the same signal repeated at once for a forwarded copy; another signal forces the stop (in-process)', async () => {
     const { file, logDir } = writeConfig('signals')
