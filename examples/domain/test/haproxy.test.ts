@@ -94,7 +94,11 @@ interface LoadResult {
 }
 
 /** Steady keep-alive load: `RATE` requests per second until `stop()` (or `MAX_REQUESTS`). */
-function startLoad(url: string): { mark(): void; stop(): Promise<LoadResult> } {
+function startLoad(url: string): {
+  mark(): void
+  served(): Readonly<Record<string, number>>
+  stop(): Promise<LoadResult>
+} {
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS })
   const latenciesMs: number[] = []
   const failures: string[] = []
@@ -144,6 +148,9 @@ function startLoad(url: string): { mark(): void; stop(): Promise<LoadResult> } {
   return {
     mark() {
       served = servedAfter
+    },
+    served() {
+      return served
     },
     async stop() {
       stopping = true
@@ -250,8 +257,13 @@ describe('rolling restart behind HAProxy (retries 0, httpchk /health/ready/ ever
       const [victim] = instances.get(name) ?? []
       if (victim === undefined) throw new Error(`${name} did not start`)
       const load = startLoad(`http://127.0.0.1:${String(frontendPorts.get(name))}`)
-      // Steady load on both instances for a moment, then the SIGTERM.
-      await new Promise((resolve) => setTimeout(resolve, 1500))
+      // Steady load on both instances for a moment (on a loaded machine HAProxy may still be
+      // bringing the second one up), then the SIGTERM.
+      await eventually(() => {
+        expect(load.served().s0 ?? 0).toBeGreaterThan(10)
+        expect(load.served().s1 ?? 0).toBeGreaterThan(10)
+        return Promise.resolve()
+      }, 60_000)
       load.mark()
       const signalled = performance.now()
       victim.child.kill('SIGTERM')
