@@ -18,6 +18,8 @@ export interface TunnelExtras {
    * tunnel, so restarts of a running cloudflared are make-before-break (the demo does).
    */
   readonly token?: string
+  /** Make-before-break: connections the replica registers before the old cloudflared stops. */
+  readonly handover?: { readonly readyConnections: number }
 }
 
 /** Which cloudflared the example supervises, and why. */

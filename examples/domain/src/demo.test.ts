@@ -98,6 +98,7 @@ describe('demoBackoff', () => {
       readyTimeoutMs: 1000,
       gracePeriodMs: 500,
       pidFile: false,
+      handover: { readyConnections: 4 },
     })
     const restarts: { at: number; event: TunnelRestartEvent }[] = []
     tunnel.onRestart((event) => restarts.push({ at: performance.now(), event }))
@@ -105,7 +106,18 @@ describe('demoBackoff', () => {
     await tunnel.start()
     const stop = startDemoFaults({
       files,
-      tunnel,
+      // As the deployment wires it: the state, the current pid and the ready connections.
+      tunnel: {
+        get state() {
+          return tunnel.state
+        },
+        get pid() {
+          return tunnel.pid
+        },
+        get readyConnections() {
+          return tunnel.status().readyConnections
+        },
+      },
       intervalMs,
       print: () => faults.push(performance.now()),
     })

@@ -79,8 +79,12 @@ export function demoBackoff(intervalMs: number): Required<Omit<BackoffOptions, '
   }
 }
 
-/** Ready connections a fault waits for: one may fail while the edge routes over another. */
-const MIN_READY_CONNECTIONS = 2
+/**
+ * Ready connections a fault waits for: all of the simulator's (cloudflared's default of 4), so
+ * `lose all` loses every one and the QUIC burst leaves three for the edge to route over.
+ */
+export const DEMO_CONNECTIONS = 4
+const MIN_READY_CONNECTIONS = DEMO_CONNECTIONS
 
 /** Simulator scenario list of the demo: normal starts, one DNS failure when asked. */
 export const DEMO_SCENARIOS = 'normal,dns-failure,normal'
@@ -123,7 +127,7 @@ export function createDemoSimulatorFiles(): DemoSimulatorFiles {
 /**
  * Injects one fault of {@link DEMO_FAULTS} every `intervalMs`, in turn, once the tunnel's
  * current cloudflared has been running for `stableMs` (by default the demo backoff's
- * `resetAfterMs`, so each fault meets a reset backoff) with at least two ready connections. The resolver outage needs `dns`; without it that fault is skipped.
+ * `resetAfterMs`, so each fault meets a reset backoff) with all its connections ready. The resolver outage needs `dns`; without it that fault is skipped.
  * Returns a function that stops it.
  *
  * @example
@@ -135,7 +139,7 @@ export function startDemoFaults(options: {
   readonly files: DemoSimulatorFiles
   /**
    * The supervisor: its state, the current cloudflared's pid (a new pid starts a new run) and
-   * its ready connections (a fault waits for at least two, so the edge has one to spare).
+   * its ready connections (a fault waits for all {@link DEMO_CONNECTIONS} of them).
    */
   readonly tunnel: {
     readonly state: string

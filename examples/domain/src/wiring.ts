@@ -10,6 +10,7 @@ import type { DrainableServer } from '@scanner/health'
 import { createFakeEdge, fakeCloudflaredToken, type FakeEdge } from '@scanner/tunnel/testing'
 import { chooseTunnel, type TunnelChoice } from './cloudflared.js'
 import {
+  DEMO_CONNECTIONS,
   DEMO_FAULTS,
   createDemoSimulatorFiles,
   demoBackoff,
@@ -242,6 +243,8 @@ export async function startDeployment<T extends StoppableTunnel>(
     choice = {
       ...choice,
       token: fakeCloudflaredToken(),
+      // The replica registers all its connections before the old one stops: full capacity.
+      handover: { readyConnections: DEMO_CONNECTIONS },
       env: {
         ...demoFiles.env,
         FAKE_CLOUDFLARED_EDGE: demoEdge.url,
@@ -488,6 +491,7 @@ export function tunnelSettings<D = never>(
   env?: Readonly<Record<string, string>>
   readyTimeoutMs?: number
   backoff?: BackoffOptions
+  handover?: { readyConnections: number }
   dns?: D
 } {
   const extras = {
@@ -496,6 +500,7 @@ export function tunnelSettings<D = never>(
     ...(choice.env === undefined ? {} : { env: choice.env }),
     ...(choice.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: choice.readyTimeoutMs }),
     ...(choice.backoff === undefined ? {} : { backoff: choice.backoff }),
+    ...(choice.handover === undefined ? {} : { handover: choice.handover }),
     ...(dns === undefined || choice.kind === 'simulator' ? {} : { dns }),
   }
   if (choice.kind === 'named') {
