@@ -10,6 +10,13 @@ import type {
   CloudflaredLineFormat,
 } from '../classify.js'
 import type { ParsedLine } from './classify-parse.js'
+import {
+  causeKeywords,
+  hasDnsError,
+  isAuthText,
+  isOriginUnreachableText,
+  isQuicTimeoutText,
+} from './classify-causes.js'
 
 interface Draft {
   kind: CloudflaredEventKind
@@ -103,58 +110,6 @@ function mentionsQuic(t: string): boolean {
     i = t.indexOf('quic', i + 4)
   }
   return false
-}
-
-/**
- * One pass over the text for every keyword a cause rule (DNS, auth, QUIC timeout, origin) needs:
- * most lines match none, and then no further substring search runs.
- */
-const CAUSE_KEYWORDS =
-  /lookup|dns|srv record|free edge|edge ips|fetch features|unauthorized|tunnel secret|have tunnel|get tunnel|token|no recent network|did not complete|idletimeout|origin service/
-
-function hasDnsError(t: string): boolean {
-  if (t.includes('lookup ')) {
-    if (
-      t.includes('no such host') ||
-      t.includes('timeout') ||
-      t.includes('server misbehaving') ||
-      t.includes('connection refused') ||
-      t.includes('network is unreachable') ||
-      t.includes('temporary failure in name resolution') ||
-      t.includes('no answer from dns server')
-    ) {
-      return true
-    }
-  }
-  return (
-    t.includes('could not lookup srv records') ||
-    t.includes("couldn't resolve srv record") ||
-    t.includes('the dns query failed') ||
-    t.includes('no free edge addresses left') ||
-    t.includes('error looking up cloudflare edge ips') ||
-    t.includes('dns local resolver') ||
-    t.includes('unable to lookup protocol percentage') ||
-    t.includes('failed to fetch features')
-  )
-}
-
-function isQuicTimeoutText(t: string): boolean {
-  return (
-    t.includes('no recent network activity') ||
-    t.includes('handshake did not complete in time') ||
-    t.includes('idletimeouterror')
-  )
-}
-
-function isAuthText(t: string): boolean {
-  return (
-    t.includes('unauthorized') ||
-    t.includes('invalid tunnel secret') ||
-    t.includes("account doesn't have tunnel") ||
-    t.includes('failed to get tunnel') ||
-    t.includes('provided tunnel token is not valid') ||
-    t.includes('failed to read token file')
-  )
 }
 
 /** Messages of QUIC connection serve/accept failures, all versions. */
@@ -380,7 +335,7 @@ function usage(d: Draft, kind: CloudflaredEventKind): number {
 }
 
 /** Sets `kind` (and facets) from the content. `fatal` is decided by the caller. */
-function classifyContent(d: Draft, m: string, e: string, hay: string, causes: boolean): void {
+function classifyContent(d: Draft, m: string, e: string, hay: string, causes: number): void {
   const c0 = m.charCodeAt(0)
   const byMessage = classifyByMessage(d, m, e, c0)
   if (byMessage === SHUTDOWN) {
@@ -408,18 +363,18 @@ function classifyContent(d: Draft, m: string, e: string, hay: string, causes: bo
   if (
     (m === '' && d.fields.originService !== undefined) ||
     (c0 === 114 && m.startsWith('request failed')) ||
-    (causes && hay.includes('unable to reach the origin service'))
+    isOriginUnreachableText(hay, causes)
   ) {
     d.kind = 'origin-error'
     return
   }
 
-  if (causes) {
-    if (isAuthText(hay)) {
+  if (causes !== 0) {
+    if (isAuthText(hay, causes)) {
       d.kind = 'auth-failure'
       return
     }
-    if (isQuicTimeoutText(hay)) {
+    if (isQuicTimeoutText(hay, causes)) {
       d.kind = 'quic-timeout'
       d.quic = true
       return
@@ -526,10 +481,10 @@ export function classifyParsed(p: ParsedLine): CloudflaredEvent {
     level === 'error' ||
     level === 'fatal' ||
     level === 'panic'
-  const causes = (loud && CAUSE_KEYWORDS.test(m)) || (e !== '' && CAUSE_KEYWORDS.test(e))
   const hay = loud ? joinText(m, e) : e
+  const causes = hay === '' ? 0 : causeKeywords(hay)
 
-  if (causes && hasDnsError(hay)) d.dns = true
+  if (causes !== 0 && hasDnsError(hay, causes)) d.dns = true
 
   let benignPlain = false
   if (p.level === undefined && m.includes('failed to sufficiently increase')) {
