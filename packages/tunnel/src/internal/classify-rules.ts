@@ -3,13 +3,8 @@
  * `cloudflared.md` (all versions); matching is on the lower-cased message and error, with cheap
  * substring tests, and regexes only on lines that already matched.
  */
-import type {
-  CloudflaredEvent,
-  CloudflaredEventKind,
-  CloudflaredLevel,
-  CloudflaredLineFormat,
-} from '../classify.js'
-import type { ParsedLine } from './classify-parse.js'
+import type { CloudflaredEvent, CloudflaredEventKind, CloudflaredLevel } from '../classify.js'
+import { isSmallNumber, type Draft } from './classify-draft.js'
 import {
   causeKeywords,
   hasDnsError,
@@ -17,33 +12,6 @@ import {
   isOriginUnreachableText,
   isQuicTimeoutText,
 } from './classify-causes.js'
-
-interface Draft {
-  kind: CloudflaredEventKind
-  level: CloudflaredLevel
-  time: string | undefined
-  message: string
-  fields: Record<string, string>
-  connIndex: number | undefined
-  error: string | undefined
-  url: string | undefined
-  address: string | undefined
-  failure: boolean
-  fatal: boolean | undefined
-  dns: boolean | undefined
-  quic: boolean | undefined
-  usage: boolean | undefined
-  rateLimited: boolean | undefined
-  delayMs: number | undefined
-  protocol: string | undefined
-  location: string | undefined
-  ip: string | undefined
-  connectionId: string | undefined
-  signal: string | undefined
-  format: CloudflaredLineFormat
-  continuation: boolean | undefined
-  truncated: boolean | undefined
-}
 
 const QUICK_URL = /https:\/\/([a-z0-9-]{1,63})\.trycloudflare\.com/
 const METRICS_ADDRESS = /^starting metrics server on (\S{1,300})/i
@@ -89,17 +57,6 @@ function retryDelayWord(rest: string): string | undefined {
   const first = wordAt(rest, 0)
   if (first === 'up' && wordAt(rest, 3) === 'to') return wordAt(rest, 6)
   return first
-}
-
-/** `true` for 1 to 9 ASCII digits. */
-function isSmallNumber(s: string): boolean {
-  const n = s.length
-  if (n === 0 || n > 9) return false
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 48 || c > 57) return false
-  }
-  return true
 }
 
 /** `quic` as a word of its own (not the `quic` of `quick Tunnel`). */
@@ -429,52 +386,22 @@ function isFailureKind(kind: CloudflaredEventKind): boolean {
   }
 }
 
-function makeDraft(p: ParsedLine): Draft {
-  const fields = p.fields
-  const ci = fields.connIndex
-  return {
-    kind: 'other',
-    level: p.level ?? 'info',
-    time: p.time,
-    message: p.message,
-    fields,
-    connIndex: ci !== undefined && isSmallNumber(ci) ? Number(ci) : undefined,
-    error: fields.error,
-    url: undefined,
-    address: undefined,
-    failure: false,
-    fatal: undefined,
-    dns: undefined,
-    quic: undefined,
-    usage: undefined,
-    rateLimited: undefined,
-    delayMs: undefined,
-    protocol: fields.protocol,
-    location: fields.location,
-    ip: fields.ip,
-    connectionId: fields.connection,
-    signal: undefined,
-    format: p.format,
-    continuation: undefined,
-    truncated: p.truncated ? true : undefined,
-  }
-}
-
 function joinText(m: string, e: string): string {
   return e === '' ? m : `${m}\n${e}`
 }
 
 const RATE_LIMITED = /\b(?:429|1015)\b|too many requests/
 
-/** Classifies a parsed line. */
-export function classifyParsed(p: ParsedLine): CloudflaredEvent {
-  const d = makeDraft(p)
-  const m = p.message.toLowerCase()
+/**
+ * Classifies a parsed line: `d` as the parser made it, `level` the level the line carries
+ * (`undefined` when it has none, where `d.level` says `info`).
+ */
+export function classifyParsed(d: Draft, level: CloudflaredLevel | undefined): CloudflaredEvent {
+  const m = d.message.toLowerCase()
   const e = d.error === undefined ? '' : d.error.toLowerCase()
-  const plain = p.format === 'plain'
+  const plain = d.format === 'plain'
   // Where to look for causes (DNS, auth, QUIC timeout): the whole text of plain lines and of
   // warnings and errors; only the error field of info and debug lines (most lines, and cheap).
-  const level = p.level
   const loud =
     level === undefined ||
     level === 'warn' ||
@@ -487,7 +414,7 @@ export function classifyParsed(p: ParsedLine): CloudflaredEvent {
   if (causes !== 0 && hasDnsError(hay, causes)) d.dns = true
 
   let benignPlain = false
-  if (p.level === undefined && m.includes('failed to sufficiently increase')) {
+  if (level === undefined && m.includes('failed to sufficiently increase')) {
     // quic-go's UDP buffer warning (Go `log` line): a warning, not a failure.
     d.level = 'warn'
     d.quic = true
