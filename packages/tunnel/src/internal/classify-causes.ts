@@ -21,28 +21,44 @@ const DID_NOT_COMPLETE = 1 << 12
 const IDLE_TIMEOUT = 1 << 13
 const ORIGIN_SERVICE = 1 << 14
 
-const KEYWORD_BITS: ReadonlyMap<string, number> = new Map([
-  ['lookup', LOOKUP],
-  ['dns', DNS],
-  ['srv record', SRV_RECORD],
-  ['free edge', FREE_EDGE],
-  ['edge ips', EDGE_IPS],
-  ['fetch features', FETCH_FEATURES],
-  ['unauthorized', UNAUTHORIZED],
-  ['tunnel secret', TUNNEL_SECRET],
-  ['have tunnel', HAVE_TUNNEL],
-  ['get tunnel', GET_TUNNEL],
-  ['token', TOKEN],
-  ['no recent network', NO_RECENT_NETWORK],
-  ['did not complete', DID_NOT_COMPLETE],
-  ['idletimeout', IDLE_TIMEOUT],
-  ['origin service', ORIGIN_SERVICE],
-])
-
-// The keywords of KEYWORD_BITS, grouped by first letter (irregexp then tests one character
-// class per position). No keyword is a prefix of another, so at most one starts at a position.
+// The keywords, grouped by first letter (irregexp then tests one character class per position).
+// No keyword is a prefix of another, so at most one starts at a given position.
 const CAUSE_KEYWORDS =
   /d(?:ns|id not complete)|edge ips|f(?:ree edge|etch features)|get tunnel|have tunnel|idletimeout|lookup|no recent network|origin service|srv record|t(?:oken|unnel secret)|unauthorized/g
+
+/**
+ * The keyword of CAUSE_KEYWORDS that ends at `end` of `t`, told apart by its last characters,
+ * as its bit times 32 plus its length.
+ */
+function keywordEndingAt(t: string, end: number): number {
+  const before = t.charCodeAt(end - 2)
+  switch (t.charCodeAt(end - 1)) {
+    case 112: // p
+      return LOOKUP * 32 + 6
+    case 115: // s: dns, edge ips, fetch features
+      return before === 110
+        ? DNS * 32 + 3
+        : before === 112
+          ? EDGE_IPS * 32 + 8
+          : FETCH_FEATURES * 32 + 14
+    case 100: // d: srv record, unauthorized
+      return before === 114 ? SRV_RECORD * 32 + 10 : UNAUTHORIZED * 32 + 12
+    case 101: // e: free edge, did not complete, origin service
+      return before === 103
+        ? FREE_EDGE * 32 + 9
+        : before === 116
+          ? DID_NOT_COMPLETE * 32 + 16
+          : ORIGIN_SERVICE * 32 + 14
+    case 116: // t: tunnel secret, idletimeout
+      return before === 101 ? TUNNEL_SECRET * 32 + 13 : IDLE_TIMEOUT * 32 + 11
+    case 108: // l: have tunnel, get tunnel
+      return t.charCodeAt(end - 10) === 97 ? HAVE_TUNNEL * 32 + 11 : GET_TUNNEL * 32 + 10
+    case 110: // n
+      return TOKEN * 32 + 5
+    default: // k
+      return NO_RECENT_NETWORK * 32 + 17
+  }
+}
 
 /**
  * The cause keywords in `t` (lower case), as a bit set; 0 when there are none. Occurrences may
@@ -51,10 +67,11 @@ const CAUSE_KEYWORDS =
 export function causeKeywords(t: string): number {
   CAUSE_KEYWORDS.lastIndex = 0
   let bits = 0
-  let m: RegExpExecArray | null
-  while ((m = CAUSE_KEYWORDS.exec(t)) !== null) {
-    bits |= KEYWORD_BITS.get(m[0]) ?? 0
-    CAUSE_KEYWORDS.lastIndex = m.index + 1
+  while (CAUSE_KEYWORDS.test(t)) {
+    const end = CAUSE_KEYWORDS.lastIndex
+    const keyword = keywordEndingAt(t, end)
+    bits |= keyword >> 5
+    CAUSE_KEYWORDS.lastIndex = end - (keyword & 31) + 1
   }
   return bits
 }
