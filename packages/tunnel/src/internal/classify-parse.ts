@@ -341,11 +341,34 @@ function fieldKey(s: string, start: number, end: number): string {
 /** A known key followed by `=` at `lastIndex` (one native match instead of two character loops). */
 const KNOWN_KEY_EQ = new RegExp(`(?:${KNOWN_KEYS.join('|')})=`, 'y')
 
+/**
+ * For each slot of KNOWN_KEY_TABLE with several keys (`error`/`event`, `component`/`connIndex`),
+ * a position at which their characters all differ.
+ */
+const DISTINCT_AT = new Int8Array(MAX_KNOWN_KEY * 128)
+KNOWN_KEY_TABLE.forEach((keys, slot) => {
+  if (keys === undefined || keys.length < 2) return
+  const len = keys[0]?.length ?? 0
+  for (let p = 1; p < len; p++) {
+    if (new Set(keys.map((key) => key.charCodeAt(p))).size === keys.length) {
+      DISTINCT_AT[slot] = p
+      return
+    }
+  }
+  throw new Error(`known keys ${keys.join(', ')} differ at no single position`)
+})
+
 /** The known key `s[start, end)` (KNOWN_KEY_EQ matched it), as its literal. */
 function knownKey(s: string, start: number, end: number): string {
-  const candidates = KNOWN_KEY_TABLE[(end - start) * 128 + s.charCodeAt(start)]
-  const only = candidates?.length === 1 ? candidates[0] : undefined
-  return only ?? fieldKey(s, start, end)
+  const slot = (end - start) * 128 + s.charCodeAt(start)
+  const candidates = KNOWN_KEY_TABLE[slot]
+  if (candidates !== undefined) {
+    if (candidates.length === 1) return candidates[0] ?? ''
+    const p = DISTINCT_AT[slot] ?? 0
+    const c = s.charCodeAt(start + p)
+    for (const key of candidates) if (key.charCodeAt(p) === c) return key
+  }
+  return fieldKey(s, start, end)
 }
 
 // The next backslash of the line being split, remembered so that a line of many quoted values

@@ -454,11 +454,11 @@ export function classifyParsed(d: Draft, level: CloudflaredLevel | undefined): C
   if (d.fatal === true) {
     if (!isCauseKind(d.kind)) d.kind = 'fatal'
     if (plain) d.level = 'error'
-    if (RATE_LIMITED.test(joinText(m, e)) || d.fields.status_code === '429') d.rateLimited = true
+    if (RATE_LIMITED.test(loud ? hay : joinText(m, e)) || d.fields.status_code === '429') d.rateLimited = true
   }
 
   if (isFailureKind(d.kind)) {
-    if (d.quic === undefined && mentionsQuic(joinText(m, e))) d.quic = true
+    if (d.quic === undefined && mentionsQuic(loud ? hay : joinText(m, e))) d.quic = true
     d.failure =
       d.fatal === true || (d.level !== 'debug' && d.level !== 'trace' && !isBenignError(e))
   } else {
