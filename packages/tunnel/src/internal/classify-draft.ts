@@ -43,7 +43,69 @@ export function isSmallNumber(s: string): boolean {
   return true
 }
 
-/** A draft of kind `other` for a parsed line; `level` defaults to `info`. */
+/**
+ * The fields an event copies (`connIndex`, `error`, `protocol`, `location`, `ip`, `connection`)
+ * of the line being parsed, noted by the parser as it finds them: reading them back from the
+ * `fields` record would be a lookup per property on a record of varying shape.
+ */
+const noted = {
+  connIndex: undefined as string | undefined,
+  error: undefined as string | undefined,
+  protocol: undefined as string | undefined,
+  location: undefined as string | undefined,
+  ip: undefined as string | undefined,
+  connection: undefined as string | undefined,
+}
+
+/** Forgets the noted fields (a new line, or a new attempt at its field run). */
+export function clearNotedFields(): void {
+  noted.connIndex = undefined
+  noted.error = undefined
+  noted.protocol = undefined
+  noted.location = undefined
+  noted.ip = undefined
+  noted.connection = undefined
+}
+
+/** Notes the field `key` = `value` if it is one the event copies (a later one wins, as in `fields`). */
+export function noteField(key: string, value: string): void {
+  switch (key) {
+    case 'connIndex':
+      noted.connIndex = value
+      break
+    case 'error':
+      noted.error = value
+      break
+    case 'protocol':
+      noted.protocol = value
+      break
+    case 'location':
+      noted.location = value
+      break
+    case 'ip':
+      noted.ip = value
+      break
+    case 'connection':
+      noted.connection = value
+      break
+    default:
+  }
+}
+
+/** Notes the fields the event copies from a whole record (JSON lines). */
+export function noteFieldsOf(fields: Readonly<Record<string, string>>): void {
+  noted.connIndex = fields.connIndex
+  noted.error = fields.error
+  noted.protocol = fields.protocol
+  noted.location = fields.location
+  noted.ip = fields.ip
+  noted.connection = fields.connection
+}
+
+/**
+ * A draft of kind `other` for a parsed line, with the noted fields; `level` defaults to `info`.
+ * `fields` must hold what was noted (see `noteField()`, `noteFieldsOf()`).
+ */
 export function newDraft(
   format: CloudflaredLineFormat,
   level: CloudflaredLevel | undefined,
@@ -52,7 +114,7 @@ export function newDraft(
   fields: Record<string, string>,
   truncated: boolean,
 ): Draft {
-  const ci = fields.connIndex
+  const ci = noted.connIndex
   return {
     kind: 'other',
     level: level ?? 'info',
@@ -60,7 +122,7 @@ export function newDraft(
     message,
     fields,
     connIndex: ci !== undefined && isSmallNumber(ci) ? Number(ci) : undefined,
-    error: fields.error,
+    error: noted.error,
     url: undefined,
     address: undefined,
     failure: false,
@@ -70,10 +132,10 @@ export function newDraft(
     usage: undefined,
     rateLimited: undefined,
     delayMs: undefined,
-    protocol: fields.protocol,
-    location: fields.location,
-    ip: fields.ip,
-    connectionId: fields.connection,
+    protocol: noted.protocol,
+    location: noted.location,
+    ip: noted.ip,
+    connectionId: noted.connection,
     signal: undefined,
     format,
     continuation: undefined,

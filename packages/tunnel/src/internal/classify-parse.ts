@@ -5,7 +5,13 @@
  * and no regex has nested quantifiers.
  */
 import type { CloudflaredLevel } from '../classify.js'
-import { newDraft, type Draft } from './classify-draft.js'
+import {
+  clearNotedFields,
+  newDraft,
+  noteField,
+  noteFieldsOf,
+  type Draft,
+} from './classify-draft.js'
 
 /** Longest line (in UTF-16 code units) that is looked at; the rest is cut off. */
 export const MAX_LINE_LENGTH = 16_384
@@ -431,6 +437,7 @@ function parseFieldRun(s: string, start: number, out: Record<string, string>): n
       i = end
     }
     if (key !== '__proto__') out[key] = value
+    noteField(key, value)
     if (i >= n) return -1
     if (s.charCodeAt(i) !== 32) return i
     while (i < n && s.charCodeAt(i) === 32) i++
@@ -456,6 +463,7 @@ function splitMessageAndFields(s: string, start: number): string {
     while (ks > start && isKeyChar(s.charCodeAt(ks - 1))) ks--
     if (ks < eq && isKeyStart(s.charCodeAt(ks)) && (ks === start || s.charCodeAt(ks - 1) === 32)) {
       const fields: Record<string, string> = {}
+      clearNotedFields()
       const stop = parseFieldRun(s, ks, fields)
       if (stop < 0) {
         let end = ks
@@ -470,6 +478,7 @@ function splitMessageAndFields(s: string, start: number): string {
     }
   }
   splitFields = EMPTY_FIELDS
+  clearNotedFields()
   return (start === 0 ? s : s.slice(start)).trim()
 }
 
@@ -506,6 +515,7 @@ function parseJsonObject(s: string, truncated: boolean): Draft | undefined {
     }
   }
   parsedLevel = level
+  noteFieldsOf(fields)
   return newDraft('json', level, time ?? prefixTime, message.trim(), fields, truncated)
 }
 
@@ -546,6 +556,7 @@ export function parseLine(input: string): Draft {
     const tm = JSON_TIME.exec(text)
     const level = lm?.[1] !== undefined ? JSON_LEVELS[lm[1].toLowerCase()] : undefined
     parsedLevel = level
+    clearNotedFields()
     return newDraft('json', level, tm?.[1] ?? prefixTime, text, EMPTY_FIELDS, truncated)
   }
 
