@@ -135,7 +135,9 @@ function sanitize(input: string): string {
     s = s.replace(CONTROL_ALL, ' ')
   }
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1)
-  return s.trimEnd()
+  // Most lines end in a printable ASCII character: no whitespace to trim.
+  const last = s.charCodeAt(s.length - 1)
+  return last > 32 && last < 127 ? s : s.trimEnd()
 }
 
 // What stripPrefixes() found, in module variables rather than an object (one call per line).
