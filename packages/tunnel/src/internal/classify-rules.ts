@@ -408,8 +408,9 @@ export function classifyParsed(d: Draft, level: CloudflaredLevel | undefined): C
     level === 'error' ||
     level === 'fatal' ||
     level === 'panic'
-  const hay = loud ? joinText(m, e) : e
-  const causes = hay === '' ? 0 : causeKeywords(hay)
+  // Keywords never span the line break of the joined text: scan its parts, join only if needed.
+  const causes = (loud && m !== '' ? causeKeywords(m) : 0) | (e === '' ? 0 : causeKeywords(e))
+  const hay = causes === 0 ? '' : loud ? joinText(m, e) : e
 
   if (causes !== 0 && hasDnsError(hay, causes)) d.dns = true
 
@@ -454,12 +455,12 @@ export function classifyParsed(d: Draft, level: CloudflaredLevel | undefined): C
   if (d.fatal === true) {
     if (!isCauseKind(d.kind)) d.kind = 'fatal'
     if (plain) d.level = 'error'
-    if (RATE_LIMITED.test(loud ? hay : joinText(m, e)) || d.fields.status_code === '429')
+    if (RATE_LIMITED.test(joinText(m, e)) || d.fields.status_code === '429')
       d.rateLimited = true
   }
 
   if (isFailureKind(d.kind)) {
-    if (d.quic === undefined && mentionsQuic(loud ? hay : joinText(m, e))) d.quic = true
+    if (d.quic === undefined && mentionsQuic(joinText(m, e))) d.quic = true
     d.failure =
       d.fatal === true || (d.level !== 'debug' && d.level !== 'trace' && !isBenignError(e))
   } else {
