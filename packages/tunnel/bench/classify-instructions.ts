@@ -3,7 +3,12 @@
  * `passes` and `2 × passes`, and divide the difference in instructions by `passes × lines`.
  *
  *   valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
- *     node --conditions=@scanner/source --import tsx bench/classify-instructions.ts pure 20
+ *     node --single-threaded --conditions=@scanner/source --import tsx \
+ *     bench/classify-instructions.ts pure 10
+ *
+ * (then the same with 20). `--single-threaded` keeps V8's compiler and GC on the main thread,
+ * which makes the count repeatable to about 1 %. Instructions per line = difference / (passes ×
+ * 10,000).
  *
  * Arguments: `pure` | `stateful` | `none` (corpus loop only), and the number of passes over the
  * corpus after a warm-up of 20 passes.

@@ -7,6 +7,9 @@
  *
  * Run: pnpm bench classify (or, from packages/tunnel:
  * node --conditions=@scanner/source --import tsx bench/classify.bench.ts)
+ *
+ * Lines per second move with the load on the machine; for a figure that does not, count
+ * instructions per line under cachegrind with classify-instructions.ts (see there).
  */
 import { readdirSync } from 'node:fs'
 import { classifyCloudflaredLine, createLineClassifier } from '../src/classify.js'
