@@ -455,8 +455,7 @@ export function classifyParsed(d: Draft, level: CloudflaredLevel | undefined): C
   if (d.fatal === true) {
     if (!isCauseKind(d.kind)) d.kind = 'fatal'
     if (plain) d.level = 'error'
-    if (RATE_LIMITED.test(joinText(m, e)) || d.fields.status_code === '429')
-      d.rateLimited = true
+    if (RATE_LIMITED.test(joinText(m, e)) || d.fields.status_code === '429') d.rateLimited = true
   }
 
   if (isFailureKind(d.kind)) {
