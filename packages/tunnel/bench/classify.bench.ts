@@ -7,10 +7,13 @@
  *
  * Run: pnpm bench classify (or, from packages/tunnel:
  * node --conditions=@scanner/source --import tsx bench/classify.bench.ts)
+ *
+ * Lines per second move with the load on the machine; for a figure that does not, count
+ * instructions per line under cachegrind with classify-instructions.ts (see there).
  */
-import { readFileSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { readdirSync } from 'node:fs'
 import { classifyCloudflaredLine, createLineClassifier } from '../src/classify.js'
+import { CORPUS_DIR, benchCorpus, corpusLines } from './classify-corpus.js'
 
 const TARGET_LINES_PER_SECOND = 1_000_000
 /** A real cloudflared 2023.7.3 in its tight reconnect loop: 337 MB of log in 90 s. */
@@ -18,30 +21,9 @@ const CLOUDFLARED_BYTES_PER_SECOND = 3.7e6
 const CORPUS_SIZE = 200_000
 const ROUNDS = 12
 
-const dir = join(import.meta.dirname, '..', 'test', 'fixtures', 'corpus')
-const base: string[] = []
-for (const file of readdirSync(dir).sort()) {
-  for (const line of readFileSync(join(dir, file), 'utf8').split('\n')) {
-    if (line !== '') base.push(line)
-  }
-}
-
-// Mostly plain console lines (what cloudflared prints by default), some prefixed ones.
-const prefixes = [
-  '',
-  '',
-  '',
-  '',
-  'cloudflared-1  | ',
-  'Nov 28 10:22:31 host cloudflared[1234]: ',
-  '2026-11-28T10:22:31.123456789Z ',
-]
-const corpus: string[] = []
-for (let i = 0; corpus.length < CORPUS_SIZE; i++) {
-  const line = base[i % base.length]!
-  const prefix = prefixes[i % prefixes.length]!
-  corpus.push(line.startsWith('{') && prefix.startsWith('Nov') ? line : prefix + line)
-}
+const base = corpusLines()
+const corpus = benchCorpus(CORPUS_SIZE, base)
+const files = readdirSync(CORPUS_DIR).length
 
 let bytes = 0
 for (const line of corpus) bytes += Buffer.byteLength(line) + 1 // with its newline
@@ -77,7 +59,7 @@ const [baseline, pure, stateful] = best.map((seconds) => corpus.length / seconds
 ]
 
 console.log(
-  `corpus: ${corpus.length} lines (${base.length} distinct, ${readdirSync(dir).length} files), ${bytesPerLine.toFixed(0)} bytes/line`,
+  `corpus: ${corpus.length} lines (${base.length} distinct, ${files} files), ${bytesPerLine.toFixed(0)} bytes/line`,
 )
 contenders.forEach(([name], index) => {
   const perSecond = corpus.length / best[index]!

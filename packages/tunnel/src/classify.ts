@@ -3,7 +3,7 @@
  * time) and `createLineClassifier()` (stateful: knows about shutdowns and QUIC incidents).
  */
 import { classifyParsed } from './internal/classify-rules.js'
-import { MAX_LINE_LENGTH, parseLine } from './internal/classify-parse.js'
+import { MAX_LINE_LENGTH, lastParsedLevel, parseLine } from './internal/classify-parse.js'
 
 /** What a line of cloudflared output means to a supervisor. */
 export type CloudflaredEventKind =
@@ -147,7 +147,8 @@ function otherEvent(): CloudflaredEvent {
 export function classifyCloudflaredLine(line: string): CloudflaredEvent {
   if (typeof line !== 'string' || line.length === 0) return otherEvent()
   try {
-    return classifyParsed(parseLine(line))
+    const draft = parseLine(line)
+    return classifyParsed(draft, lastParsedLevel())
   } catch {
     // Defensive: the parser is written not to throw; never let a line break the caller.
     return otherEvent()

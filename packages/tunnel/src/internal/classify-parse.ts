@@ -5,25 +5,11 @@
  * and no regex has nested quantifiers.
  */
 import type { CloudflaredLevel } from '../classify.js'
+import { clearNotedFields, newDraft, noteFieldsOf, type Draft } from './classify-draft.js'
+import { EMPTY_FIELDS, lastSplitFields, splitMessageAndFields } from './classify-fields.js'
 
 /** Longest line (in UTF-16 code units) that is looked at; the rest is cut off. */
 export const MAX_LINE_LENGTH = 16_384
-
-/** How a line was written. */
-export type LineFormat = 'console' | 'json' | 'plain' | 'stdlib'
-
-/** The structural parse of one line, before classification. */
-export interface ParsedLine {
-  readonly format: LineFormat
-  /** The level the line carries, `undefined` for plain and stdlib lines. */
-  readonly level: CloudflaredLevel | undefined
-  readonly time: string | undefined
-  readonly message: string
-  readonly fields: Record<string, string>
-  readonly truncated: boolean
-}
-
-const EMPTY_FIELDS: Record<string, string> = Object.freeze({})
 
 const JSON_LEVELS: Readonly<Record<string, CloudflaredLevel>> = {
   trace: 'trace',
@@ -42,14 +28,14 @@ const ANSI_ALL = /\u001b(?:\[[0-9;?]*[ -/]*[@-~]|\][^\u0007\u001b]*(?:\u0007|\u0
 const CONTROL_ALL = /[\u0000-\u0008\u000a-\u001f\u007f]/g
 
 // RFC 5424: `<PRI>VERSION TIMESTAMP HOST APP PROCID MSGID SD `, SD being `-` or `[...]` blocks.
-const SYSLOG_5424 = /^<\d{1,3}>\d{1,2} (\S+) \S+ \S+ \S+ \S+ (?:-|\[[^\]]*\]) ?/
+const SYSLOG_5424 = /<\d{1,3}>\d{1,2} (\S+) \S+ \S+ \S+ \S+ (?:-|\[[^\]]*\]) ?/y
 // RFC 3164 / journald short format: `[<PRI>]Mmm dd hh:mm:ss host tag[pid]: `.
 const SYSLOG_3164 =
-  /^(?:<\d{1,3}>)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})? \S+ [^\s:[]{1,128}(?:\[\d{1,10}\])?: ?/i
+  /(?:<\d{1,3}>)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.\d{1,9})? \S+ [^\s:[]{1,128}(?:\[\d{1,10}\])?: ?/iy
 // `host tag[pid]: ` after a journald short-iso timestamp (`journalctl -o short-iso`).
-const HOST_TAG = /^[\w.-]{1,255} [^\s:[]{1,128}\[\d{1,10}\]: ?/
+const HOST_TAG = /[\w.-]{1,255} [^\s:[]{1,128}\[\d{1,10}\]: ?/y
 // docker compose: `cloudflared-1  | ` (v2) or `tunnel_1 | ` (v1).
-const COMPOSE = /^[A-Za-z0-9][\w.-]{0,127} +\| ?/
+const COMPOSE = /[A-Za-z0-9][\w.-]{0,127} +\| ?/y
 const JSON_LEVEL = /"level"\s*:\s*"(\w{1,10})"/
 const JSON_TIME = /"time"\s*:\s*"([^"]{1,64})"/
 
@@ -77,28 +63,28 @@ export function timestampEnd(s: string, i: number): number {
   return TIMESTAMP.test(s) ? TIMESTAMP.lastIndex : -1
 }
 
-/** End of a Go `log` package timestamp `2026/11/28 10:22:31[.micro]`, or -1. */
-function stdlibTimestampEnd(s: string): number {
+/** End of a Go `log` package timestamp `2026/11/28 10:22:31[.micro]` starting at `i`, or -1. */
+function stdlibTimestampEnd(s: string, i: number): number {
   if (
-    s.length < 19 ||
-    !digitsAt(s, 0, 4) ||
-    s.charCodeAt(4) !== 47 ||
-    !digitsAt(s, 5, 2) ||
-    s.charCodeAt(7) !== 47 ||
-    !digitsAt(s, 8, 2) ||
-    s.charCodeAt(10) !== 32 ||
-    !digitsAt(s, 11, 2) ||
-    s.charCodeAt(13) !== 58 ||
-    !digitsAt(s, 14, 2) ||
-    s.charCodeAt(16) !== 58 ||
-    !digitsAt(s, 17, 2)
+    s.length < i + 19 ||
+    !digitsAt(s, i, 4) ||
+    s.charCodeAt(i + 4) !== 47 ||
+    !digitsAt(s, i + 5, 2) ||
+    s.charCodeAt(i + 7) !== 47 ||
+    !digitsAt(s, i + 8, 2) ||
+    s.charCodeAt(i + 10) !== 32 ||
+    !digitsAt(s, i + 11, 2) ||
+    s.charCodeAt(i + 13) !== 58 ||
+    !digitsAt(s, i + 14, 2) ||
+    s.charCodeAt(i + 16) !== 58 ||
+    !digitsAt(s, i + 17, 2)
   ) {
     return -1
   }
-  let j = 19
+  let j = i + 19
   if (s.charCodeAt(j) === 46) {
     j++
-    while (j < s.length && j < 30 && isDigit(s.charCodeAt(j))) j++
+    while (j < s.length && j < i + 30 && isDigit(s.charCodeAt(j))) j++
   }
   return j
 }
@@ -142,298 +128,77 @@ function sanitize(input: string): string {
     s = s.replace(CONTROL_ALL, ' ')
   }
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1)
-  return s.trimEnd()
+  // Most lines end in a printable ASCII character: no whitespace to trim.
+  const last = s.charCodeAt(s.length - 1)
+  return last > 32 && last < 127 ? s : s.trimEnd()
 }
 
-interface Stripped {
-  text: string
-  /** An ISO timestamp found in a prefix (docker `--timestamps`, RFC 5424). */
-  time: string | undefined
-  /** End of cloudflared's own timestamp at the start of `text` when followed by a level, or -1. */
-  consoleTimeEnd: number
-  /** That level. */
-  consoleLevel: CloudflaredLevel | undefined
+// What stripPrefixes() found, in module variables rather than an object (one call per line).
+/** Where the line starts once its prefixes are gone. */
+let strippedStart = 0
+/** An ISO timestamp found in a prefix (docker `--timestamps`, RFC 5424). */
+let prefixTime: string | undefined
+/** End of cloudflared's own timestamp at `strippedStart` when followed by a level, or -1. */
+let consoleTimeEnd = -1
+/** That level. */
+let consoleLevel: CloudflaredLevel | undefined
+
+/** Runs a sticky regex at `i`: the end of its match, or -1. */
+function stickyEnd(re: RegExp, s: string, i: number): number {
+  re.lastIndex = i
+  return re.test(s) ? re.lastIndex : -1
 }
 
-/** Removes journald, syslog, docker-compose and docker `--timestamps` prefixes. */
-function stripPrefixes(input: string): Stripped {
-  let s = input
+/** Skips journald, syslog, docker-compose and docker `--timestamps` prefixes. */
+function stripPrefixes(s: string): void {
+  let i = 0
   let time: string | undefined
   let afterTimestamp = false
+  consoleTimeEnd = -1
+  consoleLevel = undefined
   for (let round = 0; round < 6; round++) {
-    const c = s.charCodeAt(0)
-    let m: RegExpExecArray | null = null
+    const c = s.charCodeAt(i)
+    let end = -1
     if (c === 60) {
       // '<'
-      m = SYSLOG_5424.exec(s)
+      SYSLOG_5424.lastIndex = i
+      const m = SYSLOG_5424.exec(s)
       if (m) {
+        end = SYSLOG_5424.lastIndex
         const t = m[1]
         if (t !== undefined && t !== '-' && timestampEnd(t, 0) === t.length) time ??= t
       } else {
-        m = SYSLOG_3164.exec(s)
+        end = stickyEnd(SYSLOG_3164, s, i)
       }
     } else if (isDigit(c)) {
-      const end = timestampEnd(s, 0)
-      if (end > 0 && s.charCodeAt(end) === 32) {
-        const next = end + 1
+      const tsEnd = timestampEnd(s, i)
+      if (tsEnd > 0 && s.charCodeAt(tsEnd) === 32) {
+        const next = tsEnd + 1
         // cloudflared's own timestamp is followed by its level; anything else means the
         // timestamp was added in front of the line (docker --timestamps, journalctl short-iso).
         const level = consoleLevelAt(s, next)
         if (level === undefined) {
-          time ??= s.slice(0, end)
-          s = s.slice(next)
+          time ??= s.slice(i, tsEnd)
+          i = next
           afterTimestamp = true
           continue
         }
-        return { text: s, time, consoleTimeEnd: end, consoleLevel: level }
+        consoleTimeEnd = tsEnd
+        consoleLevel = level
+        break
       }
-      m = COMPOSE.exec(s)
+      end = stickyEnd(COMPOSE, s, i)
     } else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
-      if (afterTimestamp) m = HOST_TAG.exec(s)
-      m ??= SYSLOG_3164.exec(s)
-      if (!m && consoleLevelAt(s, 0) === undefined) m = COMPOSE.exec(s)
+      if (afterTimestamp) end = stickyEnd(HOST_TAG, s, i)
+      if (end < 0) end = stickyEnd(SYSLOG_3164, s, i)
+      if (end < 0 && consoleLevelAt(s, i) === undefined) end = stickyEnd(COMPOSE, s, i)
     }
-    if (!m) break
-    s = s.slice(m[0].length)
+    if (end < 0) break
+    i = end
     afterTimestamp = false
   }
-  return { text: s, time, consoleTimeEnd: -1, consoleLevel: undefined }
-}
-
-/** Decodes the body of a Go `%q`/`strconv.Quote` string (without the quotes). */
-export function unquoteGo(raw: string): string {
-  let out = ''
-  let i = 0
-  const n = raw.length
-  while (i < n) {
-    const b = raw.indexOf('\\', i)
-    if (b < 0) {
-      out += raw.slice(i)
-      break
-    }
-    out += raw.slice(i, b)
-    const c = raw.charAt(b + 1)
-    i = b + 2
-    switch (c) {
-      case 'n':
-        out += '\n'
-        break
-      case 't':
-        out += '\t'
-        break
-      case 'r':
-        out += '\r'
-        break
-      case 'a':
-        out += '\u0007'
-        break
-      case 'b':
-        out += '\b'
-        break
-      case 'f':
-        out += '\f'
-        break
-      case 'v':
-        out += '\v'
-        break
-      case 'x':
-      case 'u':
-      case 'U': {
-        const len = c === 'x' ? 2 : c === 'u' ? 4 : 8
-        const hex = raw.slice(i, i + len)
-        const code = hex.length === len && /^[0-9a-fA-F]+$/.test(hex) ? parseInt(hex, 16) : -1
-        if (code >= 0 && code <= 0x10ffff) {
-          out += String.fromCodePoint(code)
-          i += len
-        } else {
-          out += '\\' + c
-        }
-        break
-      }
-      default:
-        if (c >= '0' && c <= '7') {
-          const oct = raw.slice(b + 1, b + 4)
-          if (/^[0-7]{3}$/.test(oct)) {
-            out += String.fromCharCode(parseInt(oct, 8) & 0xff)
-            i = b + 4
-            break
-          }
-        }
-        // `\"`, `\\`, `\'` and anything unknown: keep the character itself.
-        out += c
-    }
-  }
-  return out
-}
-
-/** 1 for the characters of a field key (`[A-Za-z0-9_.-]`), 2 for those that may start one. */
-const KEY_CHAR = new Uint8Array(128)
-for (let c = 0; c < 128; c++) {
-  const letter = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95
-  if (letter) KEY_CHAR[c] = 2
-  else if ((c >= 48 && c <= 57) || c === 46 || c === 45) KEY_CHAR[c] = 1
-}
-
-function isKeyChar(c: number): boolean {
-  return c < 128 && KEY_CHAR[c] !== 0
-}
-
-function isKeyStart(c: number): boolean {
-  return c < 128 && KEY_CHAR[c] === 2
-}
-
-/** Field keys of cloudflared's log lines (cloudflared.md §1), looked up by length and first letter. */
-const KNOWN_KEYS = [
-  'autoupdateFreq',
-  'cfRay',
-  'component',
-  'config',
-  'connIndex',
-  'connection',
-  'dest',
-  'details',
-  'error',
-  'event',
-  'hard_fail',
-  'ingressRule',
-  'ip',
-  'location',
-  'originService',
-  'protocol',
-  'run_id',
-  'status',
-  'status_code',
-  'suggested_protocol',
-  'target',
-  'tunnelID',
-  'type',
-  'version',
-]
-const MAX_KNOWN_KEY = 32
-const KNOWN_KEY_TABLE: (string[] | undefined)[] = new Array<string[] | undefined>(
-  MAX_KNOWN_KEY * 128,
-)
-for (const key of KNOWN_KEYS) {
-  const slot = key.length * 128 + key.charCodeAt(0)
-  ;(KNOWN_KEY_TABLE[slot] ??= []).push(key)
-}
-
-/**
- * The key `s[start, end)`: a known key is returned as its (interned) literal, which spares a
- * string allocation and the hashing of the key when it is stored as a property.
- */
-function fieldKey(s: string, start: number, end: number): string {
-  const len = end - start
-  const first = s.charCodeAt(start)
-  if (len < MAX_KNOWN_KEY && first < 128) {
-    const candidates = KNOWN_KEY_TABLE[len * 128 + first]
-    if (candidates !== undefined) {
-      for (const key of candidates) {
-        let i = 1
-        while (i < len && key.charCodeAt(i) === s.charCodeAt(start + i)) i++
-        if (i === len) return key
-      }
-    }
-  }
-  return s.slice(start, end)
-}
-
-// The next backslash of the line being split, remembered so that a line of many quoted values
-// is searched once (linear), not once per value. Reset by splitMessageAndFields() for each line.
-let backslashAt = -2
-let backslashFrom = 0
-
-/** Index of the first `\\` at or after `from` in `s` (the line being split), or -1. */
-function nextBackslash(s: string, from: number): number {
-  if (backslashAt === -2 || from < backslashFrom || (backslashAt >= 0 && backslashAt < from)) {
-    backslashAt = s.indexOf('\\', from)
-    backslashFrom = from
-  }
-  return backslashAt
-}
-
-/**
- * Parses `key=value key="quoted value" ...` from `i` to the end of `s` into `out`. Returns -1
- * when the run reaches the end of the string, or the position where it stopped being a field run.
- * An unterminated quoted value at the end (a truncated line) is accepted.
- */
-function parseFieldRun(s: string, start: number, out: Record<string, string>): number {
-  const n = s.length
-  let i = start
-  for (;;) {
-    const ks = i
-    while (i < n && isKeyChar(s.charCodeAt(i))) i++
-    if (i === ks || i >= n || s.charCodeAt(i) !== 61 || !isKeyStart(s.charCodeAt(ks))) {
-      return i > ks ? i : ks + 1
-    }
-    const key = fieldKey(s, ks, i)
-    i++
-    let value: string
-    if (i < n && s.charCodeAt(i) === 34) {
-      // The closing quote is the first `"` not escaped by a backslash; native searches for both.
-      let j = s.indexOf('"', i + 1)
-      let b = nextBackslash(s, i + 1)
-      const escaped = b >= 0 && (j < 0 || b < j)
-      while (b >= 0 && (j < 0 || b < j)) {
-        // Skip the escaped character, then look again from after it.
-        const after = b + 2
-        if (j >= 0 && j < after) j = s.indexOf('"', after)
-        b = nextBackslash(s, after)
-      }
-      if (j < 0) j = n
-      const raw = s.slice(i + 1, Math.min(j, n))
-      value = escaped ? unquoteGo(raw) : raw
-      i = j < n ? j + 1 : n
-    } else {
-      const j = s.indexOf(' ', i)
-      const end = j < 0 ? n : j
-      value = s.slice(i, end)
-      i = end
-    }
-    if (key !== '__proto__') out[key] = value
-    if (i >= n) return -1
-    if (s.charCodeAt(i) !== 32) return i
-    while (i < n && s.charCodeAt(i) === 32) i++
-    if (i >= n) return -1
-  }
-}
-
-/**
- * Splits `message key=value ...` into the message and its fields: the fields start at the first
- * ` key=` whose remainder parses completely as a field run. Linear: a failed attempt resumes the
- * search where the run stopped parsing.
- */
-export function splitMessageAndFields(rest: string): {
-  message: string
-  fields: Record<string, string>
-} {
-  let from = 0
-  backslashAt = -2
-  for (;;) {
-    const eq = rest.indexOf('=', from)
-    if (eq < 0) break
-    let ks = eq
-    while (ks > 0 && isKeyChar(rest.charCodeAt(ks - 1))) ks--
-    if (
-      ks < eq &&
-      isKeyStart(rest.charCodeAt(ks)) &&
-      (ks === 0 || rest.charCodeAt(ks - 1) === 32)
-    ) {
-      const fields: Record<string, string> = {}
-      const stop = parseFieldRun(rest, ks, fields)
-      if (stop < 0) {
-        let end = ks
-        while (end > 0 && rest.charCodeAt(end - 1) === 32) end--
-        const first = rest.charCodeAt(0)
-        const message = first === 32 || first === 9 ? rest.slice(0, end).trim() : rest.slice(0, end)
-        return { message, fields }
-      }
-      from = stop > eq ? stop : eq + 1
-    } else {
-      from = eq + 1
-    }
-  }
-  return { message: rest.trim(), fields: EMPTY_FIELDS }
+  strippedStart = i
+  prefixTime = time
 }
 
 function jsonValueToString(v: unknown): string {
@@ -443,7 +208,7 @@ function jsonValueToString(v: unknown): string {
   return JSON.stringify(v)
 }
 
-function parseJsonObject(s: string, truncated: boolean, prefixTime: string | undefined) {
+function parseJsonObject(s: string, truncated: boolean): Draft | undefined {
   let value: unknown
   try {
     value = JSON.parse(s)
@@ -468,68 +233,70 @@ function parseJsonObject(s: string, truncated: boolean, prefixTime: string | und
       fields[key] = jsonValueToString(v)
     }
   }
-  const parsed: ParsedLine = {
-    format: 'json',
-    level,
-    time: time ?? prefixTime,
-    message: message.trim(),
-    fields,
-    truncated,
-  }
-  return parsed
+  parsedLevel = level
+  noteFieldsOf(fields)
+  return newDraft('json', level, time ?? prefixTime, message.trim(), fields, truncated)
 }
 
-/** Parses one physical line of cloudflared output. Never throws for string input. */
-export function parseLine(input: string): ParsedLine {
+/** The level the line given to the last parseLine() call carries (`undefined`: none). */
+let parsedLevel: CloudflaredLevel | undefined
+
+/** The level the last parsed line carries, `undefined` for plain and stdlib lines. */
+export function lastParsedLevel(): CloudflaredLevel | undefined {
+  return parsedLevel
+}
+
+/**
+ * Parses one physical line of cloudflared output into a draft event (see `lastParsedLevel()`).
+ * Never throws for string input.
+ */
+export function parseLine(input: string): Draft {
   const truncated = input.length > MAX_LINE_LENGTH
-  const { text: s, time: prefixTime, consoleTimeEnd, consoleLevel } = stripPrefixes(sanitize(input))
+  const s = sanitize(input)
+  stripPrefixes(s)
+  const start = strippedStart
 
   if (consoleLevel !== undefined) {
-    const { message, fields } = splitMessageAndFields(s.slice(consoleTimeEnd + 5))
-    return {
-      format: 'console',
-      level: consoleLevel,
-      time: s.slice(0, consoleTimeEnd),
-      message,
-      fields,
-      truncated,
-    }
+    const level = consoleLevel
+    const time = s.slice(start, consoleTimeEnd)
+    const message = splitMessageAndFields(s, consoleTimeEnd + 5)
+    parsedLevel = level
+    return newDraft('console', level, time, message, lastSplitFields(), truncated)
   }
 
-  const first = s.charCodeAt(0)
+  const first = s.charCodeAt(start)
   if (first === 123) {
     // '{'
-    const json = parseJsonObject(s, truncated, prefixTime)
+    const text = start === 0 ? s : s.slice(start)
+    const json = parseJsonObject(text, truncated)
     if (json) return json
     // Not valid JSON (cut off, or not JSON at all): keep the text, salvage level and time.
-    const lm = JSON_LEVEL.exec(s)
-    const tm = JSON_TIME.exec(s)
-    return {
-      format: 'json',
-      level: lm?.[1] !== undefined ? JSON_LEVELS[lm[1].toLowerCase()] : undefined,
-      time: tm?.[1] ?? prefixTime,
-      message: s,
-      fields: EMPTY_FIELDS,
-      truncated,
-    }
+    const lm = JSON_LEVEL.exec(text)
+    const tm = JSON_TIME.exec(text)
+    const level = lm?.[1] !== undefined ? JSON_LEVELS[lm[1].toLowerCase()] : undefined
+    parsedLevel = level
+    clearNotedFields()
+    return newDraft('json', level, tm?.[1] ?? prefixTime, text, EMPTY_FIELDS, truncated)
   }
 
+  parsedLevel = undefined
   if (isDigit(first)) {
-    const stdEnd = stdlibTimestampEnd(s)
+    const stdEnd = stdlibTimestampEnd(s, start)
     if (stdEnd > 0) {
-      const time = `${s.slice(0, 4)}-${s.slice(5, 7)}-${s.slice(8, 10)}T${s.slice(11, stdEnd)}`
-      const { message, fields } = splitMessageAndFields(s.slice(stdEnd))
-      return { format: 'stdlib', level: undefined, time, message, fields, truncated }
+      const time = `${s.slice(start, start + 4)}-${s.slice(start + 5, start + 7)}-${s.slice(start + 8, start + 10)}T${s.slice(start + 11, stdEnd)}`
+      const message = splitMessageAndFields(s, stdEnd)
+      return newDraft('stdlib', undefined, time, message, lastSplitFields(), truncated)
     }
   }
 
-  const level = consoleLevelAt(s, 0)
+  const level = consoleLevelAt(s, start)
   if (level !== undefined) {
     // A console line whose timestamp was lost (or a box line shown without it).
-    const { message, fields } = splitMessageAndFields(s.slice(4))
-    return { format: 'console', level, time: prefixTime, message, fields, truncated }
+    const message = splitMessageAndFields(s, start + 4)
+    parsedLevel = level
+    return newDraft('console', level, prefixTime, message, lastSplitFields(), truncated)
   }
 
-  const { message, fields } = splitMessageAndFields(s)
-  return { format: 'plain', level: undefined, time: prefixTime, message, fields, truncated }
+  const message = splitMessageAndFields(s, start)
+  return newDraft('plain', undefined, prefixTime, message, lastSplitFields(), truncated)
 }

@@ -3,40 +3,15 @@
  * `cloudflared.md` (all versions); matching is on the lower-cased message and error, with cheap
  * substring tests, and regexes only on lines that already matched.
  */
-import type {
-  CloudflaredEvent,
-  CloudflaredEventKind,
-  CloudflaredLevel,
-  CloudflaredLineFormat,
-} from '../classify.js'
-import type { ParsedLine } from './classify-parse.js'
-
-interface Draft {
-  kind: CloudflaredEventKind
-  level: CloudflaredLevel
-  time: string | undefined
-  message: string
-  fields: Record<string, string>
-  connIndex: number | undefined
-  error: string | undefined
-  url: string | undefined
-  address: string | undefined
-  failure: boolean
-  fatal: boolean | undefined
-  dns: boolean | undefined
-  quic: boolean | undefined
-  usage: boolean | undefined
-  rateLimited: boolean | undefined
-  delayMs: number | undefined
-  protocol: string | undefined
-  location: string | undefined
-  ip: string | undefined
-  connectionId: string | undefined
-  signal: string | undefined
-  format: CloudflaredLineFormat
-  continuation: boolean | undefined
-  truncated: boolean | undefined
-}
+import type { CloudflaredEvent, CloudflaredEventKind, CloudflaredLevel } from '../classify.js'
+import { isSmallNumber, type Draft } from './classify-draft.js'
+import {
+  causeKeywords,
+  hasDnsError,
+  isAuthText,
+  isOriginUnreachableText,
+  isQuicTimeoutText,
+} from './classify-causes.js'
 
 const QUICK_URL = /https:\/\/([a-z0-9-]{1,63})\.trycloudflare\.com/
 const METRICS_ADDRESS = /^starting metrics server on (\S{1,300})/i
@@ -84,17 +59,6 @@ function retryDelayWord(rest: string): string | undefined {
   return first
 }
 
-/** `true` for 1 to 9 ASCII digits. */
-function isSmallNumber(s: string): boolean {
-  const n = s.length
-  if (n === 0 || n > 9) return false
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 48 || c > 57) return false
-  }
-  return true
-}
-
 /** `quic` as a word of its own (not the `quic` of `quick Tunnel`). */
 function mentionsQuic(t: string): boolean {
   let i = t.indexOf('quic')
@@ -103,58 +67,6 @@ function mentionsQuic(t: string): boolean {
     i = t.indexOf('quic', i + 4)
   }
   return false
-}
-
-/**
- * One pass over the text for every keyword a cause rule (DNS, auth, QUIC timeout, origin) needs:
- * most lines match none, and then no further substring search runs.
- */
-const CAUSE_KEYWORDS =
-  /lookup|dns|srv record|free edge|edge ips|fetch features|unauthorized|tunnel secret|have tunnel|get tunnel|token|no recent network|did not complete|idletimeout|origin service/
-
-function hasDnsError(t: string): boolean {
-  if (t.includes('lookup ')) {
-    if (
-      t.includes('no such host') ||
-      t.includes('timeout') ||
-      t.includes('server misbehaving') ||
-      t.includes('connection refused') ||
-      t.includes('network is unreachable') ||
-      t.includes('temporary failure in name resolution') ||
-      t.includes('no answer from dns server')
-    ) {
-      return true
-    }
-  }
-  return (
-    t.includes('could not lookup srv records') ||
-    t.includes("couldn't resolve srv record") ||
-    t.includes('the dns query failed') ||
-    t.includes('no free edge addresses left') ||
-    t.includes('error looking up cloudflare edge ips') ||
-    t.includes('dns local resolver') ||
-    t.includes('unable to lookup protocol percentage') ||
-    t.includes('failed to fetch features')
-  )
-}
-
-function isQuicTimeoutText(t: string): boolean {
-  return (
-    t.includes('no recent network activity') ||
-    t.includes('handshake did not complete in time') ||
-    t.includes('idletimeouterror')
-  )
-}
-
-function isAuthText(t: string): boolean {
-  return (
-    t.includes('unauthorized') ||
-    t.includes('invalid tunnel secret') ||
-    t.includes("account doesn't have tunnel") ||
-    t.includes('failed to get tunnel') ||
-    t.includes('provided tunnel token is not valid') ||
-    t.includes('failed to read token file')
-  )
 }
 
 /** Messages of QUIC connection serve/accept failures, all versions. */
@@ -380,7 +292,7 @@ function usage(d: Draft, kind: CloudflaredEventKind): number {
 }
 
 /** Sets `kind` (and facets) from the content. `fatal` is decided by the caller. */
-function classifyContent(d: Draft, m: string, e: string, hay: string, causes: boolean): void {
+function classifyContent(d: Draft, m: string, e: string, hay: string, causes: number): void {
   const c0 = m.charCodeAt(0)
   const byMessage = classifyByMessage(d, m, e, c0)
   if (byMessage === SHUTDOWN) {
@@ -408,18 +320,18 @@ function classifyContent(d: Draft, m: string, e: string, hay: string, causes: bo
   if (
     (m === '' && d.fields.originService !== undefined) ||
     (c0 === 114 && m.startsWith('request failed')) ||
-    (causes && hay.includes('unable to reach the origin service'))
+    isOriginUnreachableText(hay, causes)
   ) {
     d.kind = 'origin-error'
     return
   }
 
-  if (causes) {
-    if (isAuthText(hay)) {
+  if (causes !== 0) {
+    if (isAuthText(hay, causes)) {
       d.kind = 'auth-failure'
       return
     }
-    if (isQuicTimeoutText(hay)) {
+    if (isQuicTimeoutText(hay, causes)) {
       d.kind = 'quic-timeout'
       d.quic = true
       return
@@ -474,65 +386,36 @@ function isFailureKind(kind: CloudflaredEventKind): boolean {
   }
 }
 
-function makeDraft(p: ParsedLine): Draft {
-  const fields = p.fields
-  const ci = fields.connIndex
-  return {
-    kind: 'other',
-    level: p.level ?? 'info',
-    time: p.time,
-    message: p.message,
-    fields,
-    connIndex: ci !== undefined && isSmallNumber(ci) ? Number(ci) : undefined,
-    error: fields.error,
-    url: undefined,
-    address: undefined,
-    failure: false,
-    fatal: undefined,
-    dns: undefined,
-    quic: undefined,
-    usage: undefined,
-    rateLimited: undefined,
-    delayMs: undefined,
-    protocol: fields.protocol,
-    location: fields.location,
-    ip: fields.ip,
-    connectionId: fields.connection,
-    signal: undefined,
-    format: p.format,
-    continuation: undefined,
-    truncated: p.truncated ? true : undefined,
-  }
-}
-
 function joinText(m: string, e: string): string {
   return e === '' ? m : `${m}\n${e}`
 }
 
 const RATE_LIMITED = /\b(?:429|1015)\b|too many requests/
 
-/** Classifies a parsed line. */
-export function classifyParsed(p: ParsedLine): CloudflaredEvent {
-  const d = makeDraft(p)
-  const m = p.message.toLowerCase()
+/**
+ * Classifies a parsed line: `d` as the parser made it, `level` the level the line carries
+ * (`undefined` when it has none, where `d.level` says `info`).
+ */
+export function classifyParsed(d: Draft, level: CloudflaredLevel | undefined): CloudflaredEvent {
+  const m = d.message.toLowerCase()
   const e = d.error === undefined ? '' : d.error.toLowerCase()
-  const plain = p.format === 'plain'
+  const plain = d.format === 'plain'
   // Where to look for causes (DNS, auth, QUIC timeout): the whole text of plain lines and of
   // warnings and errors; only the error field of info and debug lines (most lines, and cheap).
-  const level = p.level
   const loud =
     level === undefined ||
     level === 'warn' ||
     level === 'error' ||
     level === 'fatal' ||
     level === 'panic'
-  const causes = (loud && CAUSE_KEYWORDS.test(m)) || (e !== '' && CAUSE_KEYWORDS.test(e))
-  const hay = loud ? joinText(m, e) : e
+  // Keywords never span the line break of the joined text: scan its parts, join only if needed.
+  const causes = (loud && m !== '' ? causeKeywords(m) : 0) | (e === '' ? 0 : causeKeywords(e))
+  const hay = causes === 0 ? '' : loud ? joinText(m, e) : e
 
-  if (causes && hasDnsError(hay)) d.dns = true
+  if (causes !== 0 && hasDnsError(hay, causes)) d.dns = true
 
   let benignPlain = false
-  if (p.level === undefined && m.includes('failed to sufficiently increase')) {
+  if (level === undefined && m.includes('failed to sufficiently increase')) {
     // quic-go's UDP buffer warning (Go `log` line): a warning, not a failure.
     d.level = 'warn'
     d.quic = true
