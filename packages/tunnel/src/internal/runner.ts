@@ -368,8 +368,8 @@ export class Runner {
       ready: false,
       restart: undefined,
       killTimer: undefined,
-      // Kills the group if this process dies without stopping it (see startKeeper).
-      keeper: unix && this.#options.keeper ? startKeeper(pid) : undefined,
+      // Started below, once the supervisor knows of the child (see startKeeper).
+      keeper: undefined,
       done: new Promise<void>((resolve) => {
         resolveDone = resolve
       }),
@@ -431,6 +431,9 @@ export class Runner {
     )
     if (!replica && !run.exited) this.#setPhase('up')
     this.#hooks.onSpawn?.(info)
+    // Kills the group if this process dies without stopping it. Forked in the same turn of the
+    // event loop as the child, after the supervisor learnt of it: the restart does not wait on it.
+    if (unix && this.#options.keeper) run.keeper = startKeeper(pid)
     if (this.#stopping) void this.#terminate(run)
     await saved
   }
