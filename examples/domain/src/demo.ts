@@ -85,6 +85,11 @@ export function demoBackoff(intervalMs: number): Required<Omit<BackoffOptions, '
  */
 export const DEMO_CONNECTIONS = 4
 const MIN_READY_CONNECTIONS = DEMO_CONNECTIONS
+/**
+ * Longest wait for a fault's recovery before the next fault: a lost connection is noticed by
+ * the supervisor's readiness poll, seconds later on a loaded machine.
+ */
+const RECOVERY_WAIT_MS = 60_000
 
 /** Simulator scenario list of the demo: normal starts, one DNS failure when asked. */
 export const DEMO_SCENARIOS = 'normal,dns-failure,normal'
@@ -127,7 +132,8 @@ export function createDemoSimulatorFiles(): DemoSimulatorFiles {
 /**
  * Injects one fault of {@link DEMO_FAULTS} every `intervalMs`, in turn, once the tunnel's
  * current cloudflared has been running for `stableMs` (by default the demo backoff's
- * `resetAfterMs`, so each fault meets a reset backoff) with all its connections ready. The resolver outage needs `dns`; without it that fault is skipped.
+ * `resetAfterMs`, so each fault meets a reset backoff) with all its connections ready, and
+ * after the previous fault of cloudflared was recovered from by another process. The resolver outage needs `dns`; without it that fault is skipped.
  * Returns a function that stops it.
  *
  * @example
@@ -161,6 +167,9 @@ export function startDemoFaults(options: {
   let lastFaultAt = Date.now()
   let runningSince: number | undefined
   let runningPid: number | undefined
+  // The pid a fault of cloudflared was injected into: the next fault waits until another
+  // process took over (the fault's restart or handover), or for RECOVERY_WAIT_MS at most.
+  let faultedPid: number | undefined
   const timer = setInterval(
     () => {
       const now = Date.now()
@@ -175,6 +184,10 @@ export function startDemoFaults(options: {
         runningSince = now
       }
       runningSince ??= now
+      if (faultedPid !== undefined) {
+        if (options.tunnel.pid === faultedPid && now - lastFaultAt < RECOVERY_WAIT_MS) return
+        faultedPid = undefined
+      }
       if (now - runningSince < stableMs || now - lastFaultAt < options.intervalMs) return
       if ((options.tunnel.readyConnections ?? MIN_READY_CONNECTIONS) < MIN_READY_CONNECTIONS) return
       const fault = faults[next % faults.length]
@@ -189,6 +202,7 @@ export function startDemoFaults(options: {
         writeFileSync(options.files.counterFile, String(fault.nextStart))
       }
       if (fault.commands.length > 0) {
+        faultedPid = options.tunnel.pid
         appendFileSync(options.files.controlFile, fault.commands.map((c) => `${c}\n`).join(''))
       }
     },
