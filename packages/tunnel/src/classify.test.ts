@@ -7,6 +7,7 @@ import {
   createLineClassifier,
 } from './classify.js'
 import type { CloudflaredEvent, CloudflaredEventKind } from './classify.js'
+import { prng } from '../test/classify-golden-input.js'
 
 const CORPUS_DIR = join(import.meta.dirname, '..', 'test', 'fixtures', 'corpus')
 const TIME = '2026-11-28T10:22:31Z'
@@ -1044,18 +1045,6 @@ function isValid(e: CloudflaredEvent): boolean {
 
 function assertValid(e: CloudflaredEvent): void {
   expect(isValid(e), JSON.stringify(e).slice(0, 300)).toBe(true)
-}
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function corpusLines(): string[] {

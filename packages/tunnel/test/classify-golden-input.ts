@@ -68,7 +68,8 @@ const PIECES = [
   '429',
 ]
 
-function prng(seed: number): () => number {
+/** mulberry32: a small deterministic PRNG (also drives the classifier's fuzz test). */
+export function prng(seed: number): () => number {
   let a = seed >>> 0
   return () => {
     a = (a + 0x6d2b79f5) >>> 0
