@@ -47,6 +47,21 @@ describe('readiness', () => {
     )
   })
 
+  it('a restarted cloudflared is starting until ready, never degraded by the run before it', async () => {
+    const tunnel = tunnelFor({
+      env: fakeCloudflaredEnv(['crash', 'normal'], {
+        counterFile: join(tempDir(), 'starts'),
+        crashAfterMs: 300,
+      }),
+    })
+    const states: TunnelState[] = []
+    tunnel.onStateChange((e) => states.push(e.state))
+    await tunnel.start()
+    await nextEvent(tunnel, 'restart')
+    await waitFor(() => tunnel.state === 'running', 20_000, 'running again')
+    expect(states).toEqual(['starting', 'running', 'backoff', 'starting', 'running'])
+  })
+
   it('reports the quick-tunnel URL and the /ready count', async () => {
     const tunnel = tunnelFor({ token: undefined, url: 'http://127.0.0.1:3000' })
     const url = nextEvent(tunnel, 'url')

@@ -429,8 +429,10 @@ export class Runner {
       },
       `${this.#options.name} started`,
     )
-    if (!replica && !run.exited) this.#setPhase('up')
+    // The supervisor learns of the new process before the phase turns `up`: its state is then
+    // computed from the new run (`starting`), not the last one's (`degraded` for a moment).
     this.#hooks.onSpawn?.(info)
+    if (!replica && !run.exited) this.#setPhase('up')
     // Kills the group if this process dies without stopping it. Forked in the same turn of the
     // event loop as the child, after the supervisor learnt of it: the restart does not wait on it.
     if (unix && this.#options.keeper) run.keeper = startKeeper(pid)
