@@ -76,6 +76,13 @@ class TunnelSupervisor implements Tunnel {
   #pendingRun: RunState | undefined
   #handing: { reason: RestartReason; startedAt: number; newPid: number | undefined } | undefined
   #handingPromise: Promise<HandoverResult> | undefined
+  /**
+   * A restart a detector asked for during a handover (QUIC timeouts of the replica just
+   * promoted, say): carried out once the handover ends, if the process it was for is still the
+   * current one. Without it the request was lost, and a cloudflared whose fault was seen while
+   * a handover finished was never restarted.
+   */
+  #deferred: { reason: RestartReason; immediate: boolean; pid: number | undefined } | undefined
   /** A break-before-make restart waiting for its first ready connection (to time it). */
   #bbmPending: { reason: RestartReason; since: number; fallback: boolean } | undefined
   #nextRestartFallback = false
@@ -252,6 +259,8 @@ class TunnelSupervisor implements Tunnel {
           this.#run = this.#runs.get(child.pid)
           this.#newCurrent()
           if (this.#run !== undefined) this.#updateReady(this.#run)
+          // The handover waiting on this replica learns of it now, not at its next poll.
+          this.#wakeReplicaWaiter?.()
         },
         onLine: (line, stream, _truncated, child) => {
           const run = this.#runs.get(child.pid)
@@ -278,6 +287,8 @@ class TunnelSupervisor implements Tunnel {
             run.connections = 0
             run.registered.clear()
           }
+          // A replica that died ends its handover's wait now.
+          if (role === 'replica') this.#wakeReplicaWaiter?.()
           if (role !== 'current') return
           this.#lastExit = info
           this.#metrics?.ready.set({ tunnel: this.#name }, 0)
@@ -358,6 +369,37 @@ class TunnelSupervisor implements Tunnel {
       this.#runner.child !== undefined &&
       !this.#runner.stopping
     )
+  }
+
+  /**
+   * A restart asked for by a detector (QUIC timeouts, readiness, public URL, DNS): during a
+   * handover it is deferred to the handover's end (see `#deferred`) instead of being dropped.
+   */
+  #requestRestart(reason: RestartReason, immediate: boolean): boolean {
+    if (this.#handing === undefined) return this.#restart(reason, immediate)
+    if (this.#deferred === undefined) {
+      this.#deferred = { reason, immediate, pid: this.#runner.child?.pid }
+      this.#log.info(
+        { reason, pid: this.#deferred.pid },
+        'restart requested during a handover: it follows once the handover ends',
+      )
+    }
+    return true
+  }
+
+  /** Carries out the restart deferred during a handover, if it still concerns the current process. */
+  #runDeferred(): void {
+    const deferred = this.#deferred
+    this.#deferred = undefined
+    if (deferred === undefined || this.#runner.stopping) return
+    if (deferred.pid !== this.#runner.child?.pid) {
+      this.#log.debug(
+        { reason: deferred.reason, pid: deferred.pid },
+        'deferred restart dropped: the process it was for is gone',
+      )
+      return
+    }
+    this.#restart(deferred.reason, deferred.immediate)
   }
 
   /** Restarts the running cloudflared: make-before-break where it can, else break-before-make. */
@@ -490,7 +532,10 @@ class TunnelSupervisor implements Tunnel {
       })
       return { strategy: 'make-before-break', fallback: false, handoverMs }
     } finally {
-      if (this.#handing === handing) this.#handing = undefined
+      if (this.#handing === handing) {
+        this.#handing = undefined
+        this.#runDeferred()
+      }
       this.#refresh()
     }
   }
@@ -705,7 +750,7 @@ class TunnelSupervisor implements Tunnel {
       this.#log.warn({ incidents }, 'QUIC timeouts while the network is down: not restarting')
       return
     }
-    if (this.#restart('quic-timeouts', false)) {
+    if (this.#requestRestart('quic-timeouts', false)) {
       if (this.#protocol === 'auto' && this.#fallback?.recordQuicRestart() === true) {
         this.#fallbackActive = true
         this.#log.warn(
@@ -757,7 +802,7 @@ class TunnelSupervisor implements Tunnel {
         this.#log.warn({}, 'not ready, but the network is down: holding the restart')
       } else {
         run.notReadySince = Date.now()
-        this.#restart('not-ready', false)
+        this.#requestRestart('not-ready', false)
         return
       }
     }
@@ -816,7 +861,7 @@ class TunnelSupervisor implements Tunnel {
           { url: this.#publicUrl, error: pub.error },
           'public URL failing while the origin answers',
         )
-        this.#restart('public-url', false)
+        this.#requestRestart('public-url', false)
       }
     }
     this.#refresh()
@@ -836,7 +881,7 @@ class TunnelSupervisor implements Tunnel {
         const ready = (this.#run?.connections ?? 0) > 0
         if (!ready) {
           this.#log.warn({}, 'DNS failure while the tunnel is not ready: restarting cloudflared')
-          this.#restart('dns', true)
+          this.#requestRestart('dns', true)
         } else {
           this.#log.warn({}, 'DNS failure; the tunnel is ready, so it is not restarted')
         }

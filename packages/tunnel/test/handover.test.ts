@@ -315,6 +315,46 @@ describe('handover edge cases', () => {
     expect(alive(oldPid)).toBe(false)
   }, 180_000)
 
+  it('a fault of the replica just after the old one died mid-handover restarts it: no restart request is lost', async () => {
+    const control = join(tempDir(), 'control')
+    writeFileSync(control, '')
+    const tunnel = tunnelFor({
+      env: fakeCloudflaredEnv('normal', edgeKnobs({ registerDelayMs: 1500, control })),
+      handover: { readyConnections: 4, timeoutMs: 60_000 },
+      // A slow poll: a handover that waited for its next poll after the old process died
+      // (rather than ending at once) held every restart asked for meanwhile, and dropped it.
+      readyPollIntervalMs: 20_000,
+    })
+    await tunnel.start()
+    await tunnel.waitForReady({ timeoutMs: 20_000 })
+    const oldPid = tunnel.pid ?? 0
+    const restarts: TunnelRestartEvent[] = []
+    tunnel.onRestart((e) => restarts.push(e))
+    // The replica reads the commands appended after its start: the test waits for its banner
+    // (the old one printed its own before the restart).
+    let replicaStarted = false
+    tunnel.onLine((e) => {
+      if (e.line.includes('Starting metrics server')) replicaStarted = true
+    })
+    expect(tunnel.restart()).toBe(true)
+    await waitFor(() => tunnel.status().replicas.length === 2, 20_000, 'two replicas')
+    const newPid = tunnel.status().replicas.find((r) => r.role === 'starting')?.pid ?? 0
+    await waitFor(() => replicaStarted, 20_000, 'the replica to start')
+    process.kill(oldPid, 'SIGKILL')
+    await waitFor(() => tunnel.pid === newPid, 20_000, 'the replica to take over')
+    // Three QUIC timeouts of the replica that just took over (the restart threshold), while
+    // it registers its connections.
+    await appendFile(control, 'quic 0\nquic 0\nquic 0\n')
+    await waitFor(
+      () => restarts.some((r) => r.reason === 'quic-timeouts'),
+      30_000,
+      'the QUIC restart of the replica',
+    )
+    expect(restarts.map((r) => r.reason)).toEqual(['manual', 'quic-timeouts'])
+    await waitFor(() => tunnel.pid !== newPid && tunnel.state === 'running', 30_000, 'running')
+    expect(alive(oldPid)).toBe(false)
+  }, 180_000)
+
   it('stop() during a handover stops both replicas and leaves nothing', async () => {
     const pidFile = join(tempDir(), 'cf.pid')
     const tunnel = tunnelFor({
