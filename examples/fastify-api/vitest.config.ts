@@ -7,5 +7,7 @@ export default defineProject({
     name: 'example-fastify-api',
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 90_000,
+    // Set-ups start servers and child processes: as slow as a test on a loaded machine.
+    hookTimeout: 90_000,
   },
 })

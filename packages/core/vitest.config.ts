@@ -8,5 +8,7 @@ export default defineProject({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
     testTimeout: 60_000,
+    // Set-ups start servers and child processes: as slow as a test on a loaded machine.
+    hookTimeout: 60_000,
   },
 })

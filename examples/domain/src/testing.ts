@@ -78,7 +78,7 @@ export interface RunningExample {
   readonly url: string
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string
-  /** Resolves when `pattern` appears in the output (after `from` characters). */
+  /** Resolves when `pattern` appears in the output (after `from` characters); 30 s by default. */
   waitForOutput(pattern: RegExp, timeoutMs?: number, from?: number): Promise<RegExpMatchArray>
   /**
    * Sends `signal` (none with `null`: the caller already signalled) and resolves with the exit
@@ -99,6 +99,7 @@ export async function startExample(options: {
   readonly args?: readonly string[]
   readonly command?: string
   readonly shell?: boolean
+  /** Wait for the `listening on` line, in ms (tsx compiles first: slow on a loaded machine). @default 60000 */
   readonly timeoutMs?: number
 }): Promise<RunningExample> {
   const args = options.args ?? ['--conditions=@scanner/source', '--import', 'tsx', 'src/server.ts']
@@ -126,7 +127,7 @@ export async function startExample(options: {
 
   const waitForOutput = (
     pattern: RegExp,
-    timeoutMs = 15_000,
+    timeoutMs = 30_000,
     from = 0,
   ): Promise<RegExpMatchArray> =>
     new Promise((resolve, reject) => {
@@ -154,7 +155,7 @@ export async function startExample(options: {
 
   let url: string
   try {
-    const match = await waitForOutput(/listening on (http:\/\/\S+)/, options.timeoutMs ?? 20_000)
+    const match = await waitForOutput(/listening on (http:\/\/\S+)/, options.timeoutMs ?? 60_000)
     url = match[1] ?? ''
   } catch (error) {
     if (child.pid !== undefined && child.exitCode === null) killGroup(child.pid)

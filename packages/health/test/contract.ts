@@ -134,8 +134,10 @@ export function describeAdapter(name: string, makeClient: MakeClient): void {
       return { health, client }
     }
 
+    // A time limit no load can reach: a loaded machine (load 30) once took the default 500 ms,
+    // and the test meant to see a healthy service saw a failed check.
     const healthyChecks = (): HealthCheck[] => [
-      databaseCheck({ ping: () => delay(1) }),
+      databaseCheck({ ping: () => delay(1), timeoutMs: 60_000 }),
       { name: 'tunnel', critical: false, run: () => ({ state: 'running' }) },
       systemCheck({ cpuPercent: 100, memoryPercent: 100, eventLoopDelayMs: 60_000 }),
     ]
