@@ -367,6 +367,7 @@ class TunnelSupervisor implements Tunnel {
       this.#strategy === 'make-before-break' &&
       this.#runner.phase === 'up' &&
       this.#runner.child !== undefined &&
+      !this.#runner.restarting &&
       !this.#runner.stopping
     )
   }
@@ -392,7 +393,8 @@ class TunnelSupervisor implements Tunnel {
     const deferred = this.#deferred
     this.#deferred = undefined
     if (deferred === undefined || this.#runner.stopping) return
-    if (deferred.pid !== this.#runner.child?.pid) {
+    // Gone, or being replaced already (a handover that fell back restarts it break-before-make).
+    if (deferred.pid !== this.#runner.child?.pid || this.#runner.restarting) {
       this.#log.debug(
         { reason: deferred.reason, pid: deferred.pid },
         'deferred restart dropped: the process it was for is gone',

@@ -355,6 +355,40 @@ describe('handover edge cases', () => {
     expect(alive(oldPid)).toBe(false)
   }, 180_000)
 
+  it('a cloudflared already being restarted gets no replica of its own when it then loses its connections', async () => {
+    const scenarioFile = join(tempDir(), 'scenario')
+    const control = join(tempDir(), 'control')
+    writeFileSync(scenarioFile, 'normal\n')
+    writeFileSync(control, '')
+    const tunnel = tunnelFor({
+      // The old one ignores SIGTERM: the fallback restart waits out its grace period, long
+      // enough for the readiness timeout to ask for a restart of it.
+      env: fakeCloudflaredEnv('normal', edgeKnobs({ scenarioFile, control, ignoreSigterm: true })),
+      handover: { readyConnections: 1, timeoutMs: 1500 },
+      gracePeriodMs: 5000,
+      readyTimeoutMs: 1000,
+    })
+    const handovers: TunnelHandoverEvent[] = []
+    tunnel.on('handover', (e) => {
+      handovers.push(e)
+      if (e.phase === 'fallback') {
+        writeFileSync(scenarioFile, 'normal\n')
+        // The old cloudflared, being stopped by the fallback, loses every connection.
+        void appendFile(control, 'lose all\n')
+      }
+    })
+    await tunnel.start()
+    await tunnel.waitForReady({ timeoutMs: 20_000 })
+    writeFileSync(scenarioFile, 'never-ready\n')
+    expect(tunnel.restart()).toBe(true)
+    await waitFor(() => tunnel.state === 'degraded', 30_000, 'the old one to lose its connections')
+    await waitFor(() => tunnel.state === 'running', 60_000, 'running after the fallback')
+    // The manual handover only: none for the cloudflared the fallback was already stopping.
+    expect(handovers.filter((e) => e.phase === 'started')).toHaveLength(1)
+    // The old one, the replica that never got ready, and the fallback's new one.
+    expect(tunnel.status().starts).toBe(3)
+  }, 180_000)
+
   it('stop() during a handover stops both replicas and leaves nothing', async () => {
     const pidFile = join(tempDir(), 'cf.pid')
     const tunnel = tunnelFor({

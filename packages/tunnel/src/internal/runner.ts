@@ -205,6 +205,11 @@ export class Runner {
   get stopping(): boolean {
     return this.#stopping
   }
+  /** The current child is being stopped for a restart (see {@link restart}). */
+  get restarting(): boolean {
+    const run = this.#current
+    return run !== undefined && !run.exited && run.restart !== undefined
+  }
   lastLines(): string[] {
     return this.#output.toArray()
   }
