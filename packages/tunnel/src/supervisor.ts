@@ -380,9 +380,10 @@ class TunnelSupervisor implements Tunnel {
     if (this.#handing === undefined) return this.#restart(reason, immediate)
     if (this.#deferred === undefined) {
       this.#deferred = { reason, immediate, pid: this.#runner.child?.pid }
-      this.#log.info(
+      // Debug: most are for the process the handover replaces, and are dropped at its end.
+      this.#log.debug(
         { reason, pid: this.#deferred.pid },
-        'restart requested during a handover: it follows once the handover ends',
+        'restart requested during a handover: considered again once it ends',
       )
     }
     return true
