@@ -84,7 +84,6 @@ export function demoBackoff(intervalMs: number): Required<Omit<BackoffOptions, '
  * `lose all` loses every one and the QUIC burst leaves three for the edge to route over.
  */
 export const DEMO_CONNECTIONS = 4
-const MIN_READY_CONNECTIONS = DEMO_CONNECTIONS
 /**
  * Longest wait for a fault's recovery before the next fault: a lost connection is noticed by
  * the supervisor's readiness poll, seconds later on a loaded machine.
@@ -133,7 +132,8 @@ export function createDemoSimulatorFiles(): DemoSimulatorFiles {
  * Injects one fault of {@link DEMO_FAULTS} every `intervalMs`, in turn, once the tunnel's
  * current cloudflared has been running for `stableMs` (by default the demo backoff's
  * `resetAfterMs`, so each fault meets a reset backoff) with all its connections ready, and
- * after the previous fault of cloudflared was recovered from by another process. The resolver outage needs `dns`; without it that fault is skipped.
+ * after another process recovered from the previous fault of cloudflared. The resolver outage
+ * needs `dns`; without it that fault is skipped.
  * Returns a function that stops it.
  *
  * @example
@@ -189,7 +189,7 @@ export function startDemoFaults(options: {
         faultedPid = undefined
       }
       if (now - runningSince < stableMs || now - lastFaultAt < options.intervalMs) return
-      if ((options.tunnel.readyConnections ?? MIN_READY_CONNECTIONS) < MIN_READY_CONNECTIONS) return
+      if ((options.tunnel.readyConnections ?? DEMO_CONNECTIONS) < DEMO_CONNECTIONS) return
       const fault = faults[next % faults.length]
       if (fault === undefined) return
       next++

@@ -161,7 +161,7 @@ export class Runner {
   #starts = 0
   #crashes = 0
   /** Cancels the pending (re)start (a timer, or an immediate for a zero delay), if any. */
-  #timer: (() => void) | undefined
+  #cancelStart: (() => void) | undefined
   #stopping = false
   /** stop() was called: nothing may revive the runner. */
   #stopped = false
@@ -274,7 +274,7 @@ export class Runner {
   }
 
   async #spawn(first: boolean, replica = false): Promise<void> {
-    if (!replica) this.#timer = undefined
+    if (!replica) this.#cancelStart = undefined
     if (this.#stopping) return
     if (!replica) this.#setPhase('starting')
     let plan: SpawnPlan
@@ -597,7 +597,7 @@ export class Runner {
     this.#nextStartAt = Date.now() + delayMs
     this.#setPhase(delayMs > 0 ? 'backoff' : 'starting')
     const start = (): void => {
-      this.#timer = undefined
+      this.#cancelStart = undefined
       if (this.#hooks.holdRestarts?.() === true) {
         const wait = Math.max(this.#options.backoff.next(), 100)
         this.#options.log.warn({ delayMs: wait }, `restart of ${this.#options.name} on hold`)
@@ -614,13 +614,13 @@ export class Runner {
     if (delayMs > 0) {
       const timer = setTimeout(start, delayMs)
       timer.unref()
-      this.#timer = () => {
+      this.#cancelStart = () => {
         clearTimeout(timer)
       }
     } else {
       const immediate = setImmediate(start)
       immediate.unref()
-      this.#timer = () => {
+      this.#cancelStart = () => {
         clearImmediate(immediate)
       }
     }
@@ -628,7 +628,7 @@ export class Runner {
 
   /** Starts now when waiting in backoff (used when a hold ends). */
   resume(): void {
-    if (this.#phase !== 'backoff' || this.#stopping || this.#timer === undefined) return
+    if (this.#phase !== 'backoff' || this.#stopping || this.#cancelStart === undefined) return
     this.#options.backoff.reset()
     this.#schedule(0)
   }
@@ -718,7 +718,7 @@ export class Runner {
     if (this.#stopping || this.#phase === 'failed' || this.#phase === 'idle') return false
     const run = this.#current
     if (run === undefined || run.exited) {
-      if (this.#phase === 'backoff' && this.#timer !== undefined) {
+      if (this.#phase === 'backoff' && this.#cancelStart !== undefined) {
         this.#hooks.onRestart?.({
           reason,
           delayMs: 0,
@@ -772,8 +772,8 @@ export class Runner {
   }
 
   #clearTimer(): void {
-    this.#timer?.()
-    this.#timer = undefined
+    this.#cancelStart?.()
+    this.#cancelStart = undefined
   }
 
   /** SIGTERM the child, SIGKILL its group after grace + margin; resolves after exit handling. */
