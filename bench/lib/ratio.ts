@@ -1,21 +1,32 @@
 // Throughput ratios of HTTP routes against a baseline route, for the packages' benchmarks.
 //
 // Method. Every variant runs in its own server process (a child started with the bench file's
-// `serve` mode). A variant and the baseline are loaded *at the same time*, each by its own
+// `serve` mode), and so does its own copy of the baseline: each variant is paired with a
+// baseline process of its own. A pair is loaded *at the same time*, each server by its own
 // autocannon instance with the same number of connections, while both servers share one CPU
-// (`pnpm bench` pins servers to CPU 0 and this process to CPU 1 when it can). The scheduler
-// gives each server half of that CPU, so the ratio of the two request counts is the ratio of
-// their costs per request, and a slow patch of the machine (another tenant, CPU steal, a
-// frequency drop) hits both sides alike instead of whichever slice it fell in. The figure is
-// the median over rounds. Rounds interleave the variants (round 1 of each, then round 2 of
-// each, ...): measured one variant after another, a variant measured later read about 4 % low
-// against an identical copy of the baseline, as the long-loaded baseline process kept warming
-// up. A second copy of the baseline is measured like a variant and printed as the A/A line:
-// the harness's own bias in this run. Each round also reads how busy the servers kept their
-// CPU: below 90 %, the load generator rather than the servers set the pace and the ratio is
-// flagged.
+// (`pnpm bench` pins servers to CPU 0 and this process to CPU 1 when it can). The scheduler gives
+// each server half of that CPU, so the ratio of the two request counts is the ratio of their
+// costs per request, and a slow patch of the machine (another tenant, CPU steal, a frequency
+// drop) hits both sides alike. The figure is the median over rounds; rounds interleave the pairs
+// (round 1 of each, then round 2 of each, ...).
+//
+// Fairness within a pair. Both servers of a pair are loaded in the same slices and idle in the
+// same slices, so an idle process's cold start (V8 shrinks an idle heap; caches go cold) costs
+// both alike. With one baseline shared by every pair, loaded in every slice while each variant
+// was loaded in one slice of six, an identical copy of the baseline read 0.86-0.91 of it. Each
+// slice starts with a short unmeasured warm-up of both, and which side is started first
+// alternates by round. A second pair of two baseline copies is measured like a variant and
+// printed as the A/A line: the harness's own bias in this run.
+//
+// Two figures per line. `req/s` is the ratio of request counts. `CPU/req` is the baseline's CPU
+// time per request divided by the variant's (bare ÷ variant: 1.00 = as cheap as bare, 0.90 = each
+// request costs 11 % more), read from /proc/<pid>/task/*/schedstat (Linux; nanoseconds, all of a
+// server's threads). When the servers keep their CPU busy, the two agree. When they do not (on a
+// 2-core machine one autocannon process tops out near the fast frameworks' speed), the load
+// generator, not the servers, set the pace: the request counts then tell how fair autocannon was,
+// and CPU/req is the figure that counts. Each line says which one its verdict used.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type RequestListener } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import autocannon from 'autocannon'
@@ -56,6 +67,8 @@ export async function listenOnLoopback(listener: RequestListener): Promise<numbe
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9)
 const SLICE_S = Number(process.env.BENCH_SLICE_S ?? 1)
+// Each measured slice starts with this much unmeasured load of both servers of its pair.
+const WARM_S = Number(process.env.BENCH_WARM_S ?? 0.25)
 // BENCH_FRAMEWORKS=fastify,hono measures only those frameworks.
 const ONLY = process.env.BENCH_FRAMEWORKS?.split(',').map((f) => f.trim())
 const CONNECTIONS = 32
@@ -84,13 +97,22 @@ async function startServer(file: string, framework: string, variant: string): Pr
   return { child, port }
 }
 
-/** CPU time (user + system) of a process so far, in clock ticks (Linux); undefined elsewhere. */
-function cpuTicks(pid: number | undefined): number | undefined {
+/**
+ * CPU time a process has run so far, in nanoseconds: the sum over its threads of the first field
+ * of /proc/<pid>/task/<tid>/schedstat (Linux). Undefined where that cannot be read.
+ */
+function cpuNs(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(fields[11]) + Number(fields[12])
+    let total = 0
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        total += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0])
+      } catch {
+        // A thread that ended between the listing and the read: its time is lost to both reads.
+      }
+    }
+    return total
   } catch {
     return undefined
   }
@@ -123,6 +145,45 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+const spread = (values: readonly number[]): string =>
+  `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}`
+
+/** One pair's rounds: request-count ratios, CPU-per-request ratios, and how busy the CPU was. */
+interface Rounds {
+  readonly reqs: number[]
+  readonly cpu: number[]
+  readonly busy: number[]
+}
+
+/** Loads a pair at once for one slice (after an unmeasured warm-up); pushes its figures. */
+async function measurePair(
+  pair: readonly [Server, Server],
+  variants: readonly [Variant, Variant],
+  round: number,
+  rounds: Rounds,
+): Promise<void> {
+  // Alternate which autocannon starts first: the first one opens its connections first.
+  const order = round % 2 === 0 ? [0, 1] : [1, 0]
+  const both = (seconds: number): Promise<number[]> =>
+    Promise.all(order.map((k) => load(pair[k]!, variants[k]!, seconds))).then((counts) =>
+      order[0] === 0 ? counts : [counts[1]!, counts[0]!],
+    )
+  if (WARM_S > 0) await both(WARM_S)
+  const pids = pair.map((s) => s.child.pid)
+  const before = pids.map(cpuNs)
+  const started = performance.now()
+  const [base, measured] = (await both(SLICE_S)) as [number, number]
+  const seconds = (performance.now() - started) / 1000
+  const after = pids.map(cpuNs)
+  rounds.reqs.push(measured / base)
+  if ([...before, ...after].every((t) => t !== undefined)) {
+    const baseNs = after[0]! - before[0]!
+    const variantNs = after[1]! - before[1]!
+    rounds.cpu.push(baseNs / base / (variantNs / measured))
+    rounds.busy.push((baseNs + variantNs) / 1e9 / seconds)
+  }
+}
+
 /** Runs the benchmark and prints one block per framework; returns the number of missed targets. */
 export async function runRatioBench(bench: RatioBench): Promise<number> {
   const [baseline, ...compared] = bench.variants
@@ -130,89 +191,87 @@ export async function runRatioBench(bench: RatioBench): Promise<number> {
   // A second copy of the baseline, measured like any variant: the harness's own bias, which
   // should read 1.00. A figure elsewhere is only as good as this one.
   const others = [{ ...baseline, label: `${baseline.label} again (A/A)` }, ...compared]
-  const variants = [baseline, ...others]
   console.log(
-    `autocannon, ${CONNECTIONS} connections per server, 127.0.0.1 only. Each variant is loaded at ` +
-      `the same time as the baseline (${baseline.label}), both servers sharing one CPU, ` +
-      `${ROUNDS} rounds of ${SLICE_S} s interleaved across the variants; ratio = median over ` +
-      `rounds of the two request counts. The A/A line is a second copy of the baseline: the ` +
-      `harness's own bias (ideally 1.00).`,
+    `autocannon, ${CONNECTIONS} connections per server, 127.0.0.1 only. Each variant is paired ` +
+      `with its own copy of the baseline (${baseline.label}); a pair is loaded at once, both ` +
+      `servers sharing one CPU, ${ROUNDS} rounds of ${WARM_S} s warm-up + ${SLICE_S} s ` +
+      `interleaved across the pairs. Figures are medians over rounds [spread of rounds]: req/s = ` +
+      `variant ÷ baseline request counts; CPU/req = baseline ÷ variant CPU time per request ` +
+      `(1.00 = as cheap as the baseline). The A/A line pairs two copies of the baseline: the ` +
+      `harness's own bias (ideally 1.00). Where the servers' CPU was under 90 % busy, the load ` +
+      `generator set the pace and the verdict uses CPU/req.`,
   )
   let missed = 0
   for (const framework of bench.frameworks) {
     if (ONLY !== undefined && !ONLY.includes(framework)) continue
-    const servers = await Promise.all(
-      variants.map((v) => startServer(bench.file, framework, v.name)),
+    const pairs = await Promise.all(
+      others.map(async (v): Promise<[Server, Server]> => [
+        await startServer(bench.file, framework, baseline.name),
+        await startServer(bench.file, framework, v.name),
+      ]),
     )
     try {
-      // Warm-up (JIT, connection pools), and each server's throughput with the CPU to itself.
+      // Warm-up (JIT, connection pools), and each variant's throughput with the CPU to itself.
       const solo: number[] = []
-      for (const [i, variant] of variants.entries()) {
-        await load(servers[i]!, variant, 1)
-        solo.push((await load(servers[i]!, variant, 2)) / 2)
+      for (const [j, variant] of others.entries()) {
+        const [base, server] = pairs[j]!
+        await load(base, baseline, 1)
+        await load(server, variant, 1)
+        if (j === 0) solo.push((await load(base, baseline, 2)) / 2)
+        solo.push((await load(server, variant, 2)) / 2)
       }
       console.log(`${framework}:`)
       console.log(
         `  ${baseline.label.padEnd(34)} ${solo[0]!.toFixed(0).padStart(7)} req/s alone   (baseline)`,
       )
-      // Interleaved rounds: every variant is measured over the same stretch of the run.
-      const ratios: number[][] = others.map(() => [])
-      const busy: number[][] = others.map(() => [])
+      // Interleaved rounds: every pair is measured over the same stretch of the run.
+      const rounds: Rounds[] = others.map(() => ({ reqs: [], cpu: [], busy: [] }))
       for (let round = 0; round < ROUNDS; round++) {
         for (const [j, variant] of others.entries()) {
-          const i = j + 1
-          const pids = [servers[0]!.child.pid, servers[i]!.child.pid]
-          const before = pids.map(cpuTicks)
-          const started = performance.now()
-          const [base, measured] = await Promise.all([
-            load(servers[0]!, baseline, SLICE_S),
-            load(servers[i]!, variant, SLICE_S),
-          ])
-          const seconds = (performance.now() - started) / 1000
-          const after = pids.map(cpuTicks)
-          ratios[j]!.push(measured / base)
-          if (before.every((t) => t !== undefined) && after.every((t) => t !== undefined)) {
-            const ticks = after[0]! + after[1]! - before[0]! - before[1]!
-            busy[j]!.push(ticks / 100 / seconds)
-          }
+          await measurePair(pairs[j]!, [baseline, variant], round, rounds[j]!)
         }
+      }
+      const verdict = (
+        label: string,
+        r: Rounds,
+        target: number | undefined,
+        quotient?: Rounds,
+      ): string => {
+        const reqs = quotient ? r.reqs.map((x, k) => x / quotient.reqs[k]!) : r.reqs
+        const cpu = quotient ? r.cpu.map((x, k) => x / quotient.cpu[k]!) : r.cpu
+        const busy = median([...r.busy, ...(quotient?.busy ?? [])])
+        const byCpu = cpu.length > 0 && busy < 0.9
+        const value = byCpu ? median(cpu) : median(reqs)
+        let text = `  ${label.padEnd(60)} req/s ${median(reqs).toFixed(2)} [${spread(reqs)}]`
+        if (cpu.length > 0) text += `  CPU/req ${median(cpu).toFixed(2)} [${spread(cpu)}]`
+        if (r.busy.length > 0) text += `  servers ${(busy * 100).toFixed(0)} % busy`
+        if (target !== undefined) {
+          const met = value >= target
+          if (!met) missed++
+          text += `  target >= ${target.toFixed(2)} on ${byCpu ? 'CPU/req' : 'req/s'}: ${met ? 'met' : 'MISSED'}`
+        }
+        return text
       }
       for (const [j, variant] of others.entries()) {
-        const i = j + 1
-        const ratio = median(ratios[j]!)
-        let verdict = ''
-        if (variant.target !== undefined) {
-          const met = ratio >= variant.target
-          if (!met) missed++
-          verdict = ` (target >= ${variant.target.toFixed(2)}: ${met ? 'met' : 'MISSED'})`
-        }
-        const spread = `rounds ${Math.min(...ratios[j]!).toFixed(2)}-${Math.max(...ratios[j]!).toFixed(2)}`
-        const cpu = busy[j]!.length > 0 ? median(busy[j]!) : undefined
-        const pace =
-          cpu === undefined
-            ? ''
-            : `, servers' CPU ${(cpu * 100).toFixed(0)} % busy` +
-              (cpu < 0.9 ? ' (below 90 %: the load generator may have set the pace)' : '')
         console.log(
-          `  ${variant.label.padEnd(34)} ${solo[i]!.toFixed(0).padStart(7)} req/s alone   ratio ${ratio.toFixed(2)}${verdict}  [${spread}${pace}]`,
+          `  ${variant.label.padEnd(34)} ${solo[j + 1]!.toFixed(0).padStart(7)} req/s alone`,
         )
       }
-      // Against a floor variant: per round, this variant's ratio over the floor's.
+      for (const [j, variant] of others.entries()) {
+        console.log(verdict(variant.label, rounds[j]!, variant.target))
+      }
+      // Against a floor variant: per round, this variant's figures over the floor's.
       for (const [j, variant] of others.entries()) {
         for (const floor of variant.floors ?? []) {
           const f = others.findIndex((o, k) => k > 0 && o.name === floor.name)
           if (f < 0) throw new Error(`${variant.label}: no variant named ${floor.name}`)
-          const quotients = ratios[j]!.map((r, round) => r / ratios[f]![round]!)
-          const value = median(quotients)
-          const met = value >= floor.target
-          if (!met) missed++
           console.log(
-            `  ${`${variant.label} ÷ ${others[f]!.label}`.padEnd(60)} ${value.toFixed(2)} (target >= ${floor.target.toFixed(2)}: ${met ? 'met' : 'MISSED'})  [rounds ${Math.min(...quotients).toFixed(2)}-${Math.max(...quotients).toFixed(2)}]`,
+            verdict(`${variant.label} ÷ ${others[f]!.label}`, rounds[j]!, floor.target, rounds[f]),
           )
         }
       }
     } finally {
-      for (const { child } of servers) child.kill()
+      for (const pair of pairs) for (const { child } of pair) child.kill()
     }
   }
   if (missed > 0) console.log(`${missed} target(s) missed`)
