@@ -23,7 +23,7 @@ import {
   checkStringArray,
 } from './internal/options.js'
 import type { LogMethod } from './internal/options.js'
-import { findExecutable } from './internal/proc.js'
+import { findExecutable, searchPathEnv } from './internal/proc.js'
 import { Runner } from './internal/runner.js'
 import type { ExitInfo, RunnerFailure, RunnerPhase } from './internal/runner.js'
 
@@ -340,7 +340,7 @@ class GenericSupervisor implements ProcessSupervisor {
       },
       {
         plan: () => {
-          const found = findExecutable(command, { ...process.env, ...resolvedEnv }, cwd)
+          const found = findExecutable(command, searchPathEnv(resolvedEnv), cwd)
           if (found === undefined) {
             return Promise.reject(
               new TunnelError(
@@ -460,9 +460,9 @@ export function phaseToState(phase: RunnerPhase, ready: boolean): SupervisorStat
 
 /**
  * Supervises any long-running process (for example the origin service next to cloudflared):
- * spawns it with execa (no shell, own process group, `setpriv --pdeathsig` on Linux), logs its
- * output line by line, restarts it with backoff, gives up on a crash loop, and stops it
- * gracefully with nothing left running.
+ * spawns it with `child_process.spawn()` (no shell, own process group, `setpriv --pdeathsig` on
+ * Linux), logs its output line by line, restarts it with backoff, gives up on a crash loop, and
+ * stops it gracefully with nothing left running.
  *
  * @example
  * ```ts

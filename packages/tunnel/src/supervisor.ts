@@ -23,7 +23,7 @@ import {
   PublicProbePolicy,
 } from './internal/policy.js'
 import type { EnvironmentCause } from './internal/policy.js'
-import { findExecutable, freePort } from './internal/proc.js'
+import { findExecutable, freePort, searchPathEnv } from './internal/proc.js'
 import { Runner } from './internal/runner.js'
 import type { ExitInfo, RunnerPhase } from './internal/runner.js'
 import type { StateChangeEvent } from './process-supervisor.js'
@@ -203,8 +203,7 @@ class TunnelSupervisor implements Tunnel {
       },
       {
         plan: async () => {
-          const spawnEnv = { ...process.env, ...env }
-          const command = findExecutable(this.#bin, spawnEnv)
+          const command = findExecutable(this.#bin, searchPathEnv(env))
           if (command === undefined) throw notFoundError(this.#bin)
           const port = await freePort()
           const metrics = `127.0.0.1:${port}`
@@ -1011,10 +1010,7 @@ class TunnelSupervisor implements Tunnel {
     if (this.#stopRequested) {
       throw new TunnelError('ERR_TUNNEL_STOPPED', 'the tunnel was stopped; create a new one')
     }
-    if (
-      bin !== undefined &&
-      findExecutable(bin, { ...process.env, ...this.#spawnEnv }) === undefined
-    ) {
+    if (bin !== undefined && findExecutable(bin, searchPathEnv(this.#spawnEnv)) === undefined) {
       throw notFoundError(bin)
     }
     // One handover at a time: a replace() during one waits for it, then hands over again.
@@ -1182,9 +1178,10 @@ class TunnelSupervisor implements Tunnel {
 
 /**
  * Creates a cloudflared supervisor (not started: call `start()`). It runs cloudflared with
- * execa (no shell, `--no-autoupdate`, the token only in `TUNNEL_TOKEN`, `--metrics` on a
- * loopback port it chose), restarts it with backoff, detects QUIC timeouts, dead tunnels and
- * DNS trouble, gives up on errors a restart cannot fix, and stops it with nothing left behind.
+ * `child_process.spawn()` (no shell, `--no-autoupdate`, the token only in `TUNNEL_TOKEN`,
+ * `--metrics` on a loopback port it chose), restarts it with backoff, detects QUIC timeouts,
+ * dead tunnels and DNS trouble, gives up on errors a restart cannot fix, and stops it with
+ * nothing left behind.
  *
  * @example
  * ```ts

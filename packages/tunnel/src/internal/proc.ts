@@ -7,6 +7,20 @@ import type { Socket } from 'node:net'
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path'
 
 /**
+ * The variables {@link findExecutable} reads, from a child's `env` over this process's own: the
+ * same lookup as `{ ...process.env, ...env }` without copying all of `process.env` (a quarter of
+ * a millisecond on every restart).
+ */
+export function searchPathEnv(
+  env: Readonly<Record<string, string | undefined>>,
+): Record<'PATH' | 'Path', string | undefined> {
+  return {
+    PATH: 'PATH' in env ? env.PATH : process.env.PATH,
+    Path: 'Path' in env ? env.Path : process.env.Path,
+  }
+}
+
+/**
  * Finds an executable: a path (absolute or relative to `cwd`) or a name searched on `PATH`.
  * Returns its absolute path, or `undefined` when there is no executable file there.
  *
