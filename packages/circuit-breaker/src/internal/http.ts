@@ -93,9 +93,11 @@ function startOnBody(this: BodyRequest): void {
  */
 function bodyPending(req: BodyRequest): boolean {
   const h = req.headers as BodyRequest['headers'] | undefined
-  if (req.readableEnded || h === undefined || typeof req.once !== 'function') return false
+  if (h === undefined) return false
+  // The headers first: most requests (GET) have no body, and `readableEnded` is a getter.
   const length = h['content-length']
-  return h['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+  if (h['transfer-encoding'] === undefined && (length === undefined || length === '0')) return false
+  return !req.readableEnded && typeof req.once === 'function'
 }
 
 const MAX_LOGGED = 200
