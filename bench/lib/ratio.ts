@@ -155,6 +155,21 @@ const median = (values: readonly number[]): number => {
 const spread = (values: readonly number[]): string =>
   `${Math.min(...values).toFixed(2)}-${Math.max(...values).toFixed(2)}`
 
+/**
+ * The figure a verdict stands on: CPU/req where the servers were under 90 % busy (the load
+ * generator set the pace), else the request-count ratio.
+ */
+function figure(
+  reqs: readonly number[],
+  cpu: readonly number[],
+  busy: number,
+): { value: number; byCpu: boolean } {
+  const byCpu = cpu.length > 0 && busy < 0.9
+  return { value: byCpu ? median(cpu) : median(reqs), byCpu }
+}
+
+const inBand = (aa: number): boolean => aa >= AA_LOW && aa <= AA_HIGH
+
 /** One pair's rounds: request-count ratios, CPU-per-request ratios, and how busy the CPU was. */
 interface Rounds {
   readonly reqs: number[]
@@ -247,8 +262,7 @@ async function measureFramework(
       const reqs = quotient ? r.reqs.map((x, k) => x / quotient.reqs[k]!) : r.reqs
       const cpu = quotient ? r.cpu.map((x, k) => x / quotient.cpu[k]!) : r.cpu
       const busy = median([...r.busy, ...(quotient?.busy ?? [])])
-      const byCpu = cpu.length > 0 && busy < 0.9
-      const value = byCpu ? median(cpu) : median(reqs)
+      const { value, byCpu } = figure(reqs, cpu, busy)
       let text = `  ${label.padEnd(60)} req/s ${median(reqs).toFixed(2)} [${spread(reqs)}]`
       if (cpu.length > 0) text += `  CPU/req ${median(cpu).toFixed(2)} [${spread(cpu)}]`
       if (r.busy.length > 0) text += `  servers ${(busy * 100).toFixed(0)} % busy`
@@ -276,8 +290,7 @@ async function measureFramework(
       }
     }
     const aa = rounds[0]!
-    const busy = aa.busy.length > 0 ? median(aa.busy) : 1
-    return { lines, missed, aa: aa.cpu.length > 0 && busy < 0.9 ? median(aa.cpu) : median(aa.reqs) }
+    return { lines, missed, aa: figure(aa.reqs, aa.cpu, median(aa.busy)).value }
   } finally {
     for (const pair of pairs) for (const { child } of pair) child.kill()
   }
@@ -311,14 +324,15 @@ export async function runRatioBench(bench: RatioBench): Promise<number> {
     let block: Block | undefined
     for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
       block = await measureFramework(bench, framework, baseline, others)
-      if (block.aa >= AA_LOW && block.aa <= AA_HIGH) break
+      if (inBand(block.aa)) break
       console.log(
         `${framework}: A/A ${block.aa.toFixed(2)}, outside ${AA_LOW}-${AA_HIGH}` +
           (attempt < ATTEMPTS ? ': measuring again with fresh servers' : ''),
       )
     }
-    const ok = block!.aa >= AA_LOW && block!.aa <= AA_HIGH
-    console.log(`${framework}:${ok ? '' : ' (A/A outside its band: read these figures as rough)'}`)
+    console.log(
+      `${framework}:${inBand(block!.aa) ? '' : ' (A/A outside its band: read these figures as rough)'}`,
+    )
     for (const line of block!.lines) console.log(line)
     missed += block!.missed
   }
