@@ -43,11 +43,13 @@ export interface Variant {
   readonly target?: number
   /** Status every response must have (default: any 2xx). */
   readonly status?: number
+  /** Request headers to send (default: autocannon's own few). */
+  readonly headers?: Readonly<Record<string, string>>
   /**
    * Also compare with other variants (by `name`), measured in the same rounds: the median over
    * rounds of (this ratio ÷ that variant's ratio), against `target`.
    */
-  readonly floors?: readonly { readonly name: string; readonly target: number }[]
+  readonly floors?: readonly { readonly name: string; readonly target?: number }[]
 }
 
 export interface RatioBench {
@@ -130,6 +132,7 @@ async function load(server: Server, variant: Variant, duration: number): Promise
     url: `http://127.0.0.1:${server.port}${variant.path}`,
     connections: CONNECTIONS,
     duration,
+    headers: variant.headers,
   })
   const expected = variant.status
   const wrong =
