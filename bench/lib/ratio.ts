@@ -47,7 +47,7 @@ export interface Variant {
   readonly headers?: Readonly<Record<string, string>>
   /**
    * Also compare with other variants (by `name`), measured in the same rounds: the median over
-   * rounds of (this ratio ÷ that variant's ratio), against `target`.
+   * rounds of (this ratio ÷ that variant's ratio), against `target` when there is one.
    */
   readonly floors?: readonly { readonly name: string; readonly target?: number }[]
 }
