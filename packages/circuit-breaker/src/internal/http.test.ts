@@ -2,7 +2,7 @@ import { isErrorId, type Logger } from '@scanner/core'
 import { EventEmitter } from 'node:events'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { createBreakerRegistry, type BreakerRegistry } from '../registry.js'
-import { createHttpGuard } from './http.js'
+import { createHttpGuard, endOnClose } from './http.js'
 
 let registry: BreakerRegistry | undefined
 
@@ -133,5 +133,50 @@ describe('createHttpGuard() bodyTimeoutMs', () => {
         /bodyTimeoutMs/,
       )
     }
+  })
+})
+
+describe('endOnClose', () => {
+  /** A Node response as far as endOnClose reads it; `req` is the request it answers. */
+  const response = (req: object | undefined, writableEnded: boolean, statusCode: number) =>
+    Object.assign(new EventEmitter(), { req, writableEnded, statusCode })
+
+  it.each([
+    ["kept on Node's request (Express)", true],
+    ["kept elsewhere (Fastify's request)", false],
+  ])('ends the call with the status, or 499 when the client went away: state %s', (_, onReq) => {
+    registry = createBreakerRegistry()
+    const guard = createHttpGuard(registry)
+    const info = { method: 'GET', pattern: '/api/x', url: '/api/x' }
+    const outcomes: [boolean, number][] = [
+      [true, 200],
+      [true, 503],
+      [false, 200], // closed before it ended: 499
+    ]
+    for (const [ended, status] of outcomes) {
+      const req = {}
+      const holder = onReq ? req : {}
+      const state = guard.state(holder, undefined)
+      expect(guard.admit(state, info)).toBeUndefined()
+      const res = response(req, ended, status)
+      const before = Object.getOwnPropertySymbols(res).length
+      endOnClose(res, state)
+      // Through Node's request, the response gets no property of ours.
+      expect(Object.getOwnPropertySymbols(res).length - before).toBe(onReq ? 0 : 1)
+      res.emit('close')
+      res.emit('close') // a second close counts nothing more
+    }
+    const stats = registry.stats()[0]
+    expect(stats).toMatchObject({ key: 'GET /api/x', successes: 1, failures: 1, ignored: 1 })
+  })
+
+  it('does nothing for a request that was not admitted through a breaker', () => {
+    registry = createBreakerRegistry()
+    const guard = createHttpGuard(registry)
+    const req = {}
+    const state = guard.state(req, undefined)
+    const res = response(req, true, 200)
+    endOnClose(res, state)
+    expect(res.listenerCount('close')).toBe(0)
   })
 })
