@@ -111,11 +111,15 @@ function patchedHono(): string {
     new URL('../../../bench/upstream/hono-context.patch', import.meta.url),
   )
   const r = spawnSync('patch', ['-s', '-p1', '-d', dir, '-i', patch], { encoding: 'utf8' })
+  if (r.error !== undefined) {
+    rmSync(dir, { recursive: true, force: true })
+    throw new Error(`the hono-floor bench needs the patch command (${r.error.message})`)
+  }
   if (r.status !== 0) {
     rmSync(dir, { recursive: true, force: true })
     throw new Error(
       `bench/upstream/hono-context.patch does not apply to hono ${version}` +
-        ` (${(r.stdout + r.stderr).trim() || (r.error?.message ?? `exit ${String(r.status)}`)})`,
+        ` (${(r.stdout + r.stderr).trim() || `exit ${String(r.status)}`})`,
     )
   }
   return dir
