@@ -688,8 +688,12 @@ export class Runner {
     this.#current = successor
     if (successor.ready) this.#crashes = 0
     this.#setPhase('up')
-    if (old === undefined || old.exited) return Promise.resolve()
+    if (old === undefined) return Promise.resolve()
+    // Retired even when it already exited: its exit may still be being handled (streams closing,
+    // the pid file), and that handling must see a retired child, not the current one. Seen as
+    // current, its SIGKILL read as a crash of the tunnel and restarted the replica just promoted.
     old.role = 'retiring'
+    if (old.exited) return Promise.resolve()
     this.#options.log.info(
       { pid: old.info.pid, replica: successor.info.pid },
       `handing over to the new ${this.#options.name}; stopping the old one`,
