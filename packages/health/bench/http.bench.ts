@@ -55,7 +55,8 @@ async function serve(framework: Framework): Promise<number> {
     const app = new Hono()
     app.get('/bare', () => new Response(BODY, { headers: HEADERS }))
     // What any Hono handler pays to keep headers set by middleware: c.body() builds a Fetch
-    // Headers for more than one header, and @hono/node-server then leaves its cached fast path.
+    // Headers for more than one header, which @hono/node-server then reads back into a record
+    // (bench/upstream/README.md).
     app.get('/bare-context', (c) => c.body(BODY, 200, HEADERS))
     app.route('/', createHonoHealthApp(health))
     const { getRequestListener } =

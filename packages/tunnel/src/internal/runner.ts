@@ -3,7 +3,8 @@
  * at a time with `child_process.spawn()` (own process group, `setpriv --pdeathsig` where
  * available, pid file), reads its output line by line with bounded memory, restarts it with
  * backoff, stops it gracefully (SIGTERM, grace period + margin, then SIGKILL of the whole group)
- * and leaves nothing running. Policies (why to restart, when to give up) belong to the callers, through hooks.
+ * and leaves nothing running. Policies (why to restart, when to give up) belong to the callers,
+ * through hooks.
  */
 import type { Backoff, Logger } from '@scanner/core'
 import type { Readable } from 'node:stream'
